@@ -1,0 +1,3 @@
+"""smsstreams: a self-hostable SMS platform."""
+
+__version__ = "0.1.0"

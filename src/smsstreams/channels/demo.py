@@ -1,0 +1,87 @@
+"""The demo channel: a carrier simulated in-process, with numbers that always behave the same.
+
+A demo "submit" is accepted at once (status ``sent``, one carrier id per segment) and a
+delivery receipt follows after ``SMSSTREAMS_DEMO_RECEIPT_DELAY_MIN..MAX`` seconds:
+``delivered``, except a share ``SMSSTREAMS_DEMO_UNDELIVERED_RATE`` of ``undelivered``.
+
+Test numbers (all valid North-American numbers in the fictional 555-01xx block):
+
+=========================  ===========================================================
+``+1 202 555 0100 - 0149``  always ``delivered`` (no random failures)
+``+1 202 555 0150 - 0159``  always ``undelivered``
+``+1 202 555 0160 - 0169``  always ``rejected``
+``+1 202 555 0170 - 0179``  never a receipt: ``expired`` when the validity period ends
+=========================  ===========================================================
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+ALWAYS_DELIVERED = range(12025550100, 12025550150)
+ALWAYS_UNDELIVERED = range(12025550150, 12025550160)
+ALWAYS_REJECTED = range(12025550160, 12025550170)
+NEVER_RECEIPT = range(12025550170, 12025550180)
+
+RECEIPT_ERRORS = {
+    "delivered": ("000", "DELIVRD"),
+    "undelivered": ("001", "UNDELIV"),
+    "rejected": ("002", "REJECTD"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class DemoSubmit:
+    carrier_ids: list[str]
+    receipt_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class DemoReceipt:
+    status: str
+    stat: str
+    err: str
+
+
+class DemoChannel:
+    name = "demo"
+
+    def __init__(
+        self,
+        *,
+        delay_min: float = 1.0,
+        delay_max: float = 2.0,
+        undelivered_rate: float = 0.02,
+        rand: random.Random | None = None,
+    ) -> None:
+        self.delay_min = delay_min
+        self.delay_max = delay_max
+        self.undelivered_rate = undelivered_rate
+        self._rand = rand or random.Random()
+
+    @staticmethod
+    def _number(recipient: str) -> int:
+        return int(recipient.lstrip("+"))
+
+    def submit(self, recipient: str, segments: int, now: datetime) -> DemoSubmit:
+        ids = [uuid.uuid4().hex[:16] for _ in range(segments)]
+        if self._number(recipient) in NEVER_RECEIPT:
+            return DemoSubmit(ids, None)
+        delay = self._rand.uniform(self.delay_min, self.delay_max)
+        return DemoSubmit(ids, now + timedelta(seconds=delay))
+
+    def receipt(self, recipient: str) -> DemoReceipt:
+        number = self._number(recipient)
+        if number in ALWAYS_UNDELIVERED:
+            status = "undelivered"
+        elif number in ALWAYS_REJECTED:
+            status = "rejected"
+        elif number in ALWAYS_DELIVERED or self._rand.random() >= self.undelivered_rate:
+            status = "delivered"
+        else:
+            status = "undelivered"
+        err, stat = RECEIPT_ERRORS[status]
+        return DemoReceipt(status, stat, err)

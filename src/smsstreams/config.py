@@ -1,0 +1,110 @@
+"""Settings: the only reader of the environment.
+
+Every setting comes from an environment variable with the ``SMSSTREAMS_`` prefix
+(``SMSSTREAMS_PORT=9000``) or from a config file named by ``SMSSTREAMS_CONFIG``
+(``KEY=value`` lines, the same names with or without the prefix). The environment wins
+over the file. A wrong value raises :class:`ConfigError` naming the setting.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "SMSSTREAMS_"
+
+
+class ConfigError(Exception):
+    """A setting has a value the server cannot start with."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+    data_dir: Path = Path("data")
+    database_url: str = ""
+    base_url: str = ""
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    access_log: bool = False
+    secret_key: str = ""
+    public_signup: bool = True
+
+    # Send API
+    max_segments: int = Field(10, ge=1, le=255)
+    max_batch: int = Field(1000, ge=1, le=10000)
+    trust_proxy_headers: bool = False
+    trusted_proxies: str = "127.0.0.1,::1"
+    validity_seconds: int = Field(48 * 3600, ge=60)
+    token_cache_seconds: float = Field(2.0, ge=0)
+
+    # Workers
+    run_workers: bool = True
+    dispatch_batch: int = Field(500, ge=1, le=10000)
+    dispatch_lease_seconds: float = Field(60.0, gt=0)
+    poll_interval_seconds: float = Field(0.5, gt=0)
+    submit_max_attempts: int = Field(10, ge=1)
+    submit_retry_base_seconds: float = Field(5.0, gt=0)
+
+    # Demo channel
+    demo_receipt_delay_min: float = Field(1.0, ge=0)
+    demo_receipt_delay_max: float = Field(2.0, ge=0)
+    demo_undelivered_rate: float = Field(0.02, ge=0, le=1)
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_url(cls, v: str) -> str:
+        if v and not v.startswith(("sqlite", "postgresql", "postgres")):
+            raise ValueError("must be a sqlite:/// or postgresql:// URL")
+        return v
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'smsstreams.db').resolve()}"
+
+
+def _read_config_file(path: Path) -> dict[str, str]:
+    values: dict[str, str] = {}
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ConfigError(f"SMSSTREAMS_CONFIG: cannot read {path}: {exc.strerror}") from None
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if "=" not in line:
+            raise ConfigError(f"{path}:{number}: expected KEY=value, got {line!r}")
+        key, value = (part.strip() for part in line.split("=", 1))
+        key = key.upper().removeprefix(ENV_PREFIX)
+        values[key.lower()] = value.strip("'\"")
+    return values
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings from file + environment + overrides, or raise ConfigError."""
+    file_values: dict[str, object] = {}
+    config_path = os.environ.get(ENV_PREFIX + "CONFIG")
+    if config_path:
+        file_values = dict(_read_config_file(Path(config_path)))
+        env_names = {k[len(ENV_PREFIX) :].lower() for k in os.environ if k.startswith(ENV_PREFIX)}
+        file_values = {k: v for k, v in file_values.items() if k not in env_names}
+    try:
+        settings = Settings(**{**file_values, **overrides})  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            name = ENV_PREFIX + "_".join(str(p) for p in err["loc"]).upper()
+            problems.append(f"{name}: {err['msg']} (got {err.get('input')!r})")
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems)) from None
+    if settings.demo_receipt_delay_max < settings.demo_receipt_delay_min:
+        raise ConfigError(
+            "SMSSTREAMS_DEMO_RECEIPT_DELAY_MAX: must be >= SMSSTREAMS_DEMO_RECEIPT_DELAY_MIN"
+        )
+    return settings

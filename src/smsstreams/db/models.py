@@ -1,0 +1,173 @@
+"""SQLAlchemy models: the whole schema. Changes go through Alembic migrations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from .types import JSONText, UTCDateTime, utcnow
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Account(Base):
+    __tablename__ = "accounts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ApiKey(Base):
+    """An account API key for the management API: only its SHA-256 hash is kept."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SenderId(Base):
+    __tablename__ = "sender_ids"
+    __table_args__ = (UniqueConstraint("account_id", "value", name="uq_sender_ids_account_value"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    value: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Stream(Base):
+    __tablename__ = "streams"
+    __table_args__ = (Index("ix_streams_account_created", "account_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    type: Mapped[str] = mapped_column(String(16), default="otp")
+    direction: Mapped[str] = mapped_column(String(16), default="two_way")
+    allowed_ips: Mapped[list[str]] = mapped_column(JSONText, default=list)
+    default_sender_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sender_ids.id", ondelete="RESTRICT"), nullable=True
+    )
+    demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    webhook_method: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    webhook_url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    webhook_headers: Mapped[list[dict[str, str]]] = mapped_column(JSONText, default=list)
+    state: Mapped[str] = mapped_column(String(16), default="draft")
+    wizard_step: Mapped[int] = mapped_column(Integer, default=1)
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
+    token_prefix: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    default_sender: Mapped[SenderId | None] = relationship(lazy="joined")
+    tag_rows: Mapped[list[StreamTag]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="StreamTag.tag"
+    )
+
+    @property
+    def tags(self) -> list[str]:
+        return [row.tag for row in self.tag_rows]
+
+
+class StreamTag(Base):
+    __tablename__ = "stream_tags"
+
+    stream_id: Mapped[str] = mapped_column(
+        ForeignKey("streams.id", ondelete="CASCADE"), primary_key=True
+    )
+    tag: Mapped[str] = mapped_column(String(50), primary_key=True, index=True)
+
+
+class Message(Base):
+    """One outbound SMS; the table is also the dispatch queue."""
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("stream_id", "internal_id", name="uq_messages_stream_internal_id"),
+        Index("ix_messages_queue", "status", "next_attempt_at"),
+        Index("ix_messages_demo_receipt", "status", "demo_receipt_at"),
+        Index("ix_messages_expiry", "status", "expires_at"),
+        Index("ix_messages_stream_created", "stream_id", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    stream_id: Mapped[str] = mapped_column(ForeignKey("streams.id", ondelete="CASCADE"))
+    account_id: Mapped[int] = mapped_column(Integer)
+    internal_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    sender: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    recipient: Mapped[str] = mapped_column(String(20))
+    text: Mapped[str] = mapped_column(Text)
+    encoding: Mapped[str] = mapped_column(String(8))
+    segments: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    error_code: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    error_description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    channel: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    carrier_ids: Mapped[list[str] | None] = mapped_column(JSONText, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    claimed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    demo_receipt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class MessageEvent(Base):
+    """Append-only history of a message: every status transition with its time."""
+
+    __tablename__ = "message_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    message_id: Mapped[str] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSONText, nullable=True)
+
+
+messages_table = Message.__table__
+events_table = MessageEvent.__table__

@@ -1,0 +1,62 @@
+"""What one server process holds: settings, the engine, the write path and the workers."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from smsstreams.channels.demo import DemoChannel
+from smsstreams.config import Settings
+from smsstreams.db.engine import make_engine, make_sessionmaker
+from smsstreams.services import token_cache
+from smsstreams.services.sending import SendWriter
+from smsstreams.workers.dispatch import Dispatcher
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    writer: SendWriter
+    dispatcher: Dispatcher | None = None
+    started: bool = field(default=False)
+
+    @classmethod
+    def build(cls, settings: Settings) -> Runtime:
+        engine = make_engine(settings.resolved_database_url())
+        dispatcher = None
+        if settings.run_workers:
+            dispatcher = Dispatcher(
+                engine,
+                DemoChannel(
+                    delay_min=settings.demo_receipt_delay_min,
+                    delay_max=settings.demo_receipt_delay_max,
+                    undelivered_rate=settings.demo_undelivered_rate,
+                ),
+                batch=settings.dispatch_batch,
+                lease=timedelta(seconds=settings.dispatch_lease_seconds),
+                poll_interval=settings.poll_interval_seconds,
+            )
+        writer = SendWriter(engine, on_commit=dispatcher.wake if dispatcher else lambda: None)
+        token_cache.ttl_seconds = settings.token_cache_seconds
+        return cls(settings, engine, make_sessionmaker(engine), writer, dispatcher)
+
+    def start(self) -> None:
+        self.writer.start()
+        if self.dispatcher is not None:
+            self.dispatcher.start()
+        self.started = True
+
+    def stop(self) -> None:
+        if self.dispatcher is not None:
+            self.dispatcher.stop()
+        self.writer.stop()
+        self.engine.dispose()
+        self.started = False

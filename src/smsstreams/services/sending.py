@@ -1,0 +1,286 @@
+"""Accepting messages from the Send API: per-message checks, then durable storage.
+
+``prepare`` is pure: it turns one request item into either a row for the messages table
+or an error for that item. :class:`SendWriter` owns the write path: one thread commits
+every request waiting at that moment in one transaction (group commit), and each request
+learns its result only after the commit that holds its rows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, select, tuple_
+from sqlalchemy.dialects import postgresql, sqlite
+
+from smsstreams.db.models import messages_table
+from smsstreams.db.types import utcnow
+from smsstreams.domain.encoding import segment
+from smsstreams.domain.errors import DomainError, ValidationFailed
+from smsstreams.domain.numbers import parse_msisdn
+
+from .token_cache import StreamAuth
+
+log = logging.getLogger(__name__)
+
+MAX_INTERNAL_ID = 100
+MAX_TEXT = 5000
+
+
+@dataclass(slots=True)
+class Accepted:
+    """A message stored (or found stored under the same internal_id)."""
+
+    internal_id: str | None
+    message_uuid: str
+    status: str
+    encoding: str
+    segments: int
+    duplicate: bool = False
+
+    def public(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "internal_id": self.internal_id,
+            "message_uuid": self.message_uuid,
+            "status": self.status,
+            "encoding": self.encoding,
+            "segments": self.segments,
+        }
+        if self.duplicate:
+            out["duplicate"] = True
+        return out
+
+
+@dataclass(slots=True)
+class Rejected:
+    internal_id: Any
+    error: DomainError
+
+    def public(self) -> dict[str, Any]:
+        return {"internal_id": self.internal_id, **self.error.to_dict()}
+
+
+def _fail(code: str, field: str, message: str) -> ValidationFailed:
+    return ValidationFailed(code, message, field)
+
+
+def prepare(
+    auth: StreamAuth,
+    item: Any,
+    *,
+    now: datetime,
+    validity: timedelta,
+    max_segments: int,
+) -> dict[str, Any] | Rejected:
+    """Check one message of a Send request; return its row or why it was refused."""
+    if not isinstance(item, dict):
+        return Rejected(None, _fail("invalid_message", "messages", "Each message must be an object"))
+    internal_id = item.get("internal_id")
+    try:
+        if internal_id is not None:
+            if isinstance(internal_id, int) and not isinstance(internal_id, bool):
+                internal_id = str(internal_id)
+            if not isinstance(internal_id, str) or not internal_id.strip():
+                raise _fail("invalid_internal_id", "internal_id", "internal_id must be a non-empty string")
+            if len(internal_id) > MAX_INTERNAL_ID:
+                raise _fail(
+                    "invalid_internal_id",
+                    "internal_id",
+                    f"internal_id is at most {MAX_INTERNAL_ID} characters",
+                )
+        sender = _resolve_sender(auth, item.get("sender"))
+        phone = item.get("recipient_phone")
+        if isinstance(phone, int) and not isinstance(phone, bool):
+            phone = str(phone)
+        if not isinstance(phone, str):
+            raise _fail("invalid_phone", "recipient_phone", "recipient_phone is required (E.164 digits)")
+        recipient = parse_msisdn(phone)
+        text = item.get("message_content")
+        if not isinstance(text, str) or not text:
+            raise _fail("empty_message", "message_content", "message_content must be non-empty text")
+        if len(text) > MAX_TEXT:
+            raise _fail("message_too_long", "message_content", f"message_content is over {MAX_TEXT} characters")
+        seg = segment(text)
+        if seg.segments > max_segments:
+            raise _fail(
+                "too_many_segments",
+                "message_content",
+                f"Message needs {seg.segments} {seg.encoding.upper()} segments; "
+                f"the maximum is {max_segments}",
+            )
+    except DomainError as exc:
+        return Rejected(internal_id, exc)
+    return {
+        "id": str(uuid.uuid4()),
+        "stream_id": auth.stream_id,
+        "account_id": auth.account_id,
+        "internal_id": internal_id,
+        "sender": sender,
+        "recipient": recipient,
+        "text": text,
+        "encoding": seg.encoding,
+        "segments": seg.segments,
+        "status": "queued",
+        "channel": "demo" if auth.demo else None,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "expires_at": now + validity,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def _resolve_sender(auth: StreamAuth, value: Any) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise _fail("invalid_sender", "sender", "sender must be a string")
+    value = (value or "").strip()
+    if value.startswith("+") and value[1:].isdigit():
+        value = value[1:]
+    if auth.default_sender is not None:
+        if value and value != auth.default_sender:
+            raise _fail(
+                "sender_not_allowed",
+                "sender",
+                f"This stream always sends from {auth.default_sender!r}; omit sender or use it",
+            )
+        return auth.default_sender
+    if not value:
+        raise _fail(
+            "sender_required",
+            "sender",
+            "This stream's default sender is Customized: name one of your sender IDs in sender",
+        )
+    if value not in auth.account_senders:
+        raise _fail("unknown_sender", "sender", f"{value!r} is not one of your sender IDs")
+    return value
+
+
+# -- group commit ---------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Job:
+    rows: list[dict[str, Any]]
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[list[Accepted]]
+    results: list[Accepted] = field(default_factory=list)
+
+
+class StorageUnavailable(DomainError):
+    http_status = 503
+
+
+class SendWriter:
+    """One thread, one write connection: commits every waiting request in one transaction."""
+
+    MAX_ROWS_PER_COMMIT = 5000
+
+    def __init__(self, engine: Engine, on_commit: Callable[[], None] = lambda: None) -> None:
+        self._engine = engine
+        self._on_commit = on_commit
+        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="send-writer", daemon=True)
+        dialect = engine.dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        self._insert = (
+            insert(messages_table)
+            .on_conflict_do_nothing(index_elements=["stream_id", "internal_id"])
+            .returning(messages_table.c.id)
+        )
+        self._started = False
+
+    def start(self) -> None:
+        if not self._started:
+            self._started = True
+            self._thread.start()
+
+    def stop(self) -> None:
+        if self._started:
+            self._queue.put(None)
+            self._thread.join(timeout=10)
+            self._started = False
+
+    async def store(self, rows: list[dict[str, Any]]) -> list[Accepted]:
+        """Store rows durably; return one result per row, in order, after the commit."""
+        if not rows:
+            return []
+        loop = asyncio.get_running_loop()
+        job = _Job(rows, loop, loop.create_future())
+        self._queue.put(job)
+        return await job.future
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            jobs = [first]
+            count = len(first.rows)
+            stop = False
+            while count < self.MAX_ROWS_PER_COMMIT:
+                try:
+                    nxt = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    stop = True
+                    break
+                jobs.append(nxt)
+                count += len(nxt.rows)
+            try:
+                self._commit(jobs)
+            except Exception as exc:
+                log.exception("storing %d messages failed", count)
+                error = StorageUnavailable(
+                    "storage_unavailable", f"Messages could not be stored, retry: {type(exc).__name__}"
+                )
+                for job in jobs:
+                    job.loop.call_soon_threadsafe(_set_exception, job.future, error)
+            else:
+                self._on_commit()
+                for job in jobs:
+                    job.loop.call_soon_threadsafe(_set_result, job.future, job.results)
+            if stop:
+                return
+
+    def _commit(self, jobs: list[_Job]) -> None:
+        rows = [row for job in jobs for row in job.rows]
+        with self._engine.begin() as conn:
+            inserted = {r[0] for r in conn.execute(self._insert, rows)}
+            existing: dict[tuple[str, str], Any] = {}
+            missing = [(r["stream_id"], r["internal_id"]) for r in rows if r["id"] not in inserted]
+            if missing:
+                t = messages_table
+                found = conn.execute(
+                    select(t.c.stream_id, t.c.internal_id, t.c.id, t.c.status, t.c.encoding, t.c.segments)
+                    .where(tuple_(t.c.stream_id, t.c.internal_id).in_(missing))
+                )
+                existing = {(f[0], f[1]): f for f in found}
+        for job in jobs:
+            job.results = []
+            for r in job.rows:
+                if r["id"] in inserted:
+                    job.results.append(
+                        Accepted(r["internal_id"], r["id"], "queued", r["encoding"], r["segments"])
+                    )
+                else:
+                    f = existing[(r["stream_id"], r["internal_id"])]
+                    job.results.append(Accepted(r["internal_id"], f[2], f[3], f[4], f[5], True))
+
+
+def _set_result(future: asyncio.Future[list[Accepted]], value: list[Accepted]) -> None:
+    if not future.done():
+        future.set_result(value)
+
+
+def _set_exception(future: asyncio.Future[list[Accepted]], exc: BaseException) -> None:
+    if not future.done():
+        future.set_exception(exc)
