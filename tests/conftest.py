@@ -68,3 +68,27 @@ def server_factory(database_url: str, tmp_path: Path) -> Iterator[type[Server]]:
 @pytest.fixture
 def server(server_factory: type[Server]) -> Server:
     return server_factory().start()
+
+
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def live_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    """One server per test module and database; tests make their own accounts."""
+    directory = tmp_path_factory.mktemp("live")
+    if request.param == "sqlite":
+        server = Server(sqlite_url(directory), directory / "data").start()
+        yield server
+        server.stop()
+        return
+    problem = _postgres_problem()
+    if problem:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL is required under CI=true but unreachable: {problem}")
+        pytest.skip(f"PostgreSQL unreachable: {problem}")
+    with postgres_database() as url:
+        server = Server(url, directory / "data").start()
+        yield server
+        server.stop()

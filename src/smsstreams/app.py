@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from smsstreams import __version__
+from smsstreams import __version__, console
 from smsstreams.api import errors, health, management, sms
 from smsstreams.config import Settings, load_settings
 from smsstreams.runtime import Runtime
@@ -49,4 +49,5 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(health.router)
     app.include_router(sms.router)
     app.include_router(management.router)
+    console.install(app, settings)
     return app

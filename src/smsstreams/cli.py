@@ -51,7 +51,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if not settings.database_url:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     _migrate(settings)
-    base = f"http://{settings.host if ':' not in settings.host else f'[{settings.host}]'}:{settings.port}"
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    base = f"http://{host}:{settings.port}"
     print(f"smsstreams is running on {base}", flush=True)
     print(f"  API docs:  {base}/docs", flush=True)
     print(f"  database:  {settings.resolved_database_url()}", flush=True)
@@ -64,6 +65,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         access_log=settings.access_log,
         loop="uvloop",
         http="httptools",
+        # Client IPs feed the allowlist: forwarded headers are read by our own code, and only
+        # when SMSSTREAMS_TRUST_PROXY_HEADERS is set (uvicorn would trust them from 127.0.0.1).
+        proxy_headers=False,
+        server_header=False,
     )
     return 0
 
@@ -120,7 +125,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     account = sub.add_parser("account", help="manage accounts")
     account_sub = account.add_subparsers(dest="account_command", required=True)
-    create = account_sub.add_parser("create", help="create an account, its first user and an API key")
+    create = account_sub.add_parser(
+        "create", help="create an account, its first user and an API key"
+    )
     create.add_argument("--name", required=True, help="account (company) name")
     create.add_argument("--email", required=True, help="email of the first user")
     create.add_argument("--password", required=True, help="password of the first user (8+ chars)")

@@ -40,7 +40,7 @@ class Settings(BaseSettings):
     max_batch: int = Field(1000, ge=1, le=10000)
     trust_proxy_headers: bool = False
     trusted_proxies: str = "127.0.0.1,::1"
-    validity_seconds: int = Field(48 * 3600, ge=60)
+    validity_seconds: int = Field(48 * 3600, ge=1)
     token_cache_seconds: float = Field(2.0, ge=0)
 
     # Workers

@@ -67,13 +67,13 @@ class Server:
             self.port = free_port()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.log_path = self.data_dir / f"server-{self.port}.log"
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "smsstreams.cli", "serve"],
-            env=self._env(),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "smsstreams.cli", "serve"],
+                env=self._env(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -106,7 +106,14 @@ class Server:
     def create_account(self, name: str = "Acme", email: str | None = None) -> dict[str, Any]:
         email = email or f"{name.lower()}-{time.monotonic_ns()}@example.test"
         out = self.cli(
-            "account", "create", "--name", name, "--email", email, "--password", "correct horse",
+            "account",
+            "create",
+            "--name",
+            name,
+            "--email",
+            email,
+            "--password",
+            "correct horse",
             "--json",
         )
         data: dict[str, Any] = json.loads(out.stdout)

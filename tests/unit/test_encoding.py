@@ -37,8 +37,13 @@ EXT = {"\f": 0x0A, "^": 0x14, "{": 0x28, "}": 0x29, "\\": 0x2F, "[": 0x3C, "~": 
 
 gsm_text = st.text(alphabet=sorted(GSM7_CHARS), max_size=500)
 ext_heavy_text = st.text(alphabet=[*sorted(GSM7_EXT_CHARS), "a", "b"], max_size=500)
-any_text = st.text(alphabet=st.characters(exclude_categories=("Cs",)), max_size=400)
+# Hypothesis favours short strings; these force multi-part texts.
+long_ext_text = st.text(alphabet=[*sorted(GSM7_EXT_CHARS), "a", "b"], min_size=100, max_size=600)
+any_text = st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=400)
 astral_text = st.text(alphabet=st.sampled_from(["a", "é", "€", "😀", "𝄞", "中", "{"]), max_size=400)
+long_astral_text = st.text(
+    alphabet=st.sampled_from(["a", "中", "😀", "𝄞"]), min_size=50, max_size=400
+)
 
 
 def part_cost(part: str, encoding: str) -> int:
@@ -93,6 +98,26 @@ def test_decode_unknown_escape_and_trailing_escape() -> None:
         gsm7_decode(b"A\x80")
     with pytest.raises(ValueError, match="0xFF"):
         gsm7_decode(b"\x1b\xff")
+
+
+def reference_decode(data: bytes) -> str:
+    """Septet-by-septet decoder written from the spec."""
+    ext = {code: ch for ch, code in EXT.items()}
+    out, i = [], 0
+    while i < len(data):
+        if data[i] != 0x1B:
+            out.append(BASIC[data[i]])
+        elif i + 1 < len(data):
+            i += 1
+            out.append(" " if data[i] == 0x1B else ext.get(data[i], BASIC[data[i]]))
+        i += 1
+    return "".join(out)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.integers(0, 0x7F), st.just(0x1B)), max_size=200).map(bytes))
+def test_gsm7_decode_matches_reference(data: bytes) -> None:
+    assert gsm7_decode(data) == reference_decode(data)
 
 
 @fast
@@ -156,6 +181,32 @@ def test_pack_unpack_round_trip(septets: bytes, fill: int) -> None:
         assert packed[0] & ((1 << fill) - 1) == 0  # fill bits are zero
 
 
+def reference_pack(septets: bytes, fill: int) -> bytes:
+    """Bit-by-bit packing straight from the spec, to check the fast implementation."""
+    bits = [0] * fill
+    for s in septets:
+        bits.extend((s >> i) & 1 for i in range(7))
+    bits.extend([0] * (-len(bits) % 8))
+    return bytes(sum(bits[i + j] << j for j in range(8)) for i in range(0, len(bits), 8))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.binary(max_size=700).map(lambda b: bytes(x & 0x7F for x in b)), st.integers(0, 6))
+def test_pack_matches_reference(septets: bytes, fill: int) -> None:
+    expected = reference_pack(septets, fill) if septets else b""
+    assert gsm7_pack(septets, fill_bits=fill) == expected
+    assert gsm7_unpack(expected + b"\xff\xff", len(septets), fill_bits=fill) == septets
+
+
+@pytest.mark.parametrize("n", [1, 2, 7, 8, 9, 63, 64, 65, 255, 256, 257, 512, 513])
+def test_pack_block_sizes(n: int) -> None:
+    septets = bytes((i * 37 + 11) & 0x7F for i in range(n))
+    for fill in (0, 3, 6):
+        packed = gsm7_pack(septets, fill_bits=fill)
+        assert packed == reference_pack(septets, fill)
+        assert gsm7_unpack(packed, n, fill_bits=fill) == septets
+
+
 def test_pack_unpack_errors() -> None:
     with pytest.raises(ValueError, match="septet"):
         gsm7_pack(b"\x80")
@@ -197,11 +248,46 @@ def check_invariants(text: str, seg: Segmented) -> None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.one_of(gsm_text, ext_heavy_text, any_text, astral_text))
+@given(st.one_of(gsm_text, ext_heavy_text, long_ext_text, any_text, astral_text, long_astral_text))
 def test_segment_invariants(text: str) -> None:
     seg = segment(text)
     check_invariants(text, seg)
     assert count_segments(text) == (seg.encoding, seg.segments)
+
+
+def reference_segment(text: str) -> tuple[str, tuple[str, ...]]:
+    """Naive per-character greedy split, to check the fast implementation."""
+    if all(c in GSM7_CHARS for c in text):
+        encoding, cost, single, multi = "gsm7", lambda c: 1 + (c in EXT), 160, 153
+    else:
+        encoding, cost, single, multi = "ucs2", lambda c: 1 + (ord(c) > 0xFFFF), 70, 67
+    if sum(cost(c) for c in text) <= single:
+        return encoding, (text,)
+    parts, current, used = [], "", 0
+    for c in text:
+        if used + cost(c) > multi:
+            parts.append(current)
+            current, used = "", 0
+        current += c
+        used += cost(c)
+    parts.append(current)
+    return encoding, tuple(parts)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(ext_heavy_text, long_ext_text, astral_text, long_astral_text, any_text))
+def test_segment_matches_reference(text: str) -> None:
+    seg = segment(text)
+    assert (seg.encoding, seg.parts) == reference_segment(text)
+
+
+def test_segment_lone_surrogates_do_not_crash() -> None:
+    text = "\ud83d" * 50 + "😀" * 20 + "\ude00" * 10
+    seg = segment(text)
+    assert seg.encoding == "ucs2"
+    assert seg.units == 100
+    assert "".join(seg.parts) == text
+    assert seg.parts == reference_segment(text)[1]
 
 
 @pytest.mark.parametrize(
@@ -238,6 +324,10 @@ def test_ext_char_straddling_boundary_moves_whole() -> None:
     assert seg.units == 164
     text = "a" * 151 + "€" + "b" * 10  # € fits exactly as septets 152-153
     assert segment(text).parts == ("a" * 151 + "€", "b" * 10)
+    text = "a" * 152 + "€" + "b" * 200  # the part after the moved € must still fit
+    seg = segment(text)
+    assert seg.parts == ("a" * 152, "€" + "b" * 151, "b" * 49)
+    check_invariants(text, seg)
 
 
 def test_surrogate_pair_straddling_boundary_moves_whole() -> None:
@@ -248,6 +338,10 @@ def test_surrogate_pair_straddling_boundary_moves_whole() -> None:
     assert seg.units == 78
     text = "中" * 65 + "😀" + "中" * 10
     assert segment(text).parts == ("中" * 65 + "😀", "中" * 10)
+    text = "中" * 66 + "😀" + "中" * 100
+    seg = segment(text)
+    assert seg.parts == ("中" * 66, "😀" + "中" * 65, "中" * 35)
+    check_invariants(text, seg)
 
 
 def test_one_non_gsm_char_switches_whole_text_to_ucs2() -> None:

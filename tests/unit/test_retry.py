@@ -37,24 +37,20 @@ def test_backoff_table(
 
 def test_jitter_bounds() -> None:
     for r in (0.0, 0.25, 0.5, 0.999999):
-        d = backoff_delay(4, base=1.0, cap=100.0, jitter=0.2, rand=lambda r=r: r)
+        d = backoff_delay(4, base=1.0, cap=100.0, jitter=0.2, rand=lambda r=r: r)  # type: ignore[misc]
         assert 6.4 <= d < 9.6
 
 
 @pytest.mark.parametrize(
-    "kwargs",
-    [
-        {"attempt": 0, "base": 1.0, "cap": 1.0},
-        {"attempt": 1, "base": -1.0, "cap": 1.0},
-        {"attempt": 1, "base": 1.0, "cap": -1.0},
-        {"attempt": 1, "base": 1.0, "cap": 1.0, "jitter": 1.5},
-        {"attempt": 1, "base": 1.0, "cap": 1.0, "jitter": -0.1},
-    ],
-)
-def test_backoff_rejects_bad_arguments(kwargs: dict[str, float]) -> None:
-    attempt = int(kwargs.pop("attempt"))
+    ("attempt", "base", "cap", "jitter"),
+    [(0, 1.0, 1.0, 0.2), (-3, 1.0, 1.0, 0.2), (1, -1.0, 1.0, 0.2), (1, 1.0, -1.0, 0.2),
+     (1, 1.0, 1.0, 1.5), (1, 1.0, 1.0, -0.1)],
+)  # fmt: skip
+def test_backoff_rejects_bad_arguments(
+    attempt: int, base: float, cap: float, jitter: float
+) -> None:
     with pytest.raises(ValueError):
-        backoff_delay(attempt, **kwargs)
+        backoff_delay(attempt, base=base, cap=cap, jitter=jitter)
 
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)

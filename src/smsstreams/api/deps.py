@@ -24,7 +24,9 @@ def get_db(request: Request) -> Iterator[Session]:
         yield session
 
 
-Db = Annotated[Session, Depends(get_db)]
+# scope="function": commit before the response is sent, so a client that reads right
+# after a write sees it.
+Db = Annotated[Session, Depends(get_db, scope="function")]
 
 
 def bearer(request: Request) -> str:

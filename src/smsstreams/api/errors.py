@@ -43,6 +43,14 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0]
+        content_type = request.headers.get("content-type", "")
+        if first.get("loc") == ("body",) and "json" not in content_type:
+            return error_response(
+                415,
+                "unsupported_media_type",
+                "Send the body as JSON with 'Content-Type: application/json'",
+                "body",
+            )
         field = _field_name(tuple(first.get("loc", ())))
         kind = first.get("type", "")
         code = "invalid_json" if kind == "json_invalid" else "invalid_request"
@@ -60,4 +68,6 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return error_response(500, "internal_error", "Something went wrong on our side; retry later")
+        return error_response(
+            500, "internal_error", "Something went wrong on our side; retry later"
+        )

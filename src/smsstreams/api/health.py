@@ -26,8 +26,9 @@ async def readyz(request: Request) -> JSONResponse:
         try:
             with runtime.engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
-            current, head = migrate.current_revision(runtime.engine), migrate.head_revision(
-                runtime.engine
+            current, head = (
+                migrate.current_revision(runtime.engine),
+                migrate.head_revision(runtime.engine),
             )
         except Exception as exc:
             return False, {"database": "unreachable", "detail": type(exc).__name__}

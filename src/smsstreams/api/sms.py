@@ -280,7 +280,7 @@ async def send(request: Request) -> Response:
     body = await _read_json(request)
     items = body.get("messages") if isinstance(body, dict) else None
     if not isinstance(items, list):
-        raise ValidationFailed("invalid_request", "Body must be {\"messages\": [...]}", "messages")
+        raise ValidationFailed("invalid_request", 'Body must be {"messages": [...]}', "messages")
     if not items:
         raise ValidationFailed("no_messages", "messages is empty", "messages")
     limit = runtime.settings.max_batch
@@ -290,8 +290,7 @@ async def send(request: Request) -> Response:
     validity = timedelta(seconds=runtime.settings.validity_seconds)
     max_segments = runtime.settings.max_segments
     prepared = [
-        prepare(auth, item, now=now, validity=validity, max_segments=max_segments)
-        for item in items
+        prepare(auth, item, now=now, validity=validity, max_segments=max_segments) for item in items
     ]
     rows = [p for p in prepared if isinstance(p, dict)]
     stored = iter(await runtime.writer.store(rows))
@@ -367,7 +366,9 @@ async def status(request: Request) -> Response:
     field = "message_uuids" if uuids is not None else "internal_ids"
     ids = uuids if uuids is not None else internal
     if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids) or not ids:
-        raise ValidationFailed("invalid_request", f"{field} must be a non-empty list of strings", field)
+        raise ValidationFailed(
+            "invalid_request", f"{field} must be a non-empty list of strings", field
+        )
     if len(ids) > MAX_STATUS_IDS:
         raise TooLarge("too_many_ids", f"At most {MAX_STATUS_IDS} ids per request", field)
     ids = list(dict.fromkeys(ids))

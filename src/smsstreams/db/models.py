@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     Boolean,
@@ -12,6 +12,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
@@ -169,5 +170,5 @@ class MessageEvent(Base):
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSONText, nullable=True)
 
 
-messages_table = Message.__table__
-events_table = MessageEvent.__table__
+messages_table = cast(Table, Message.__table__)
+events_table = cast(Table, MessageEvent.__table__)

@@ -9,12 +9,14 @@ Limits: a single SMS carries 160 septets or 70 UTF-16 code units; in a concatena
 message each part loses room to the UDH and carries 153 septets or 67 code units.  An
 escape pair and a surrogate pair are never split across parts.
 
-All lookup tables are built once at import time; the per-message functions only do set,
-dict and ``str.translate`` work.
+All lookup tables and patterns are built once at import time; the per-message functions
+only use C-level string operations (regex match, ``str.translate``, slicing, counting)
+except on rare paths.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import AnyStr, Final, Literal
 
@@ -63,26 +65,36 @@ GSM7_BASIC_CHARS: Final[frozenset[str]] = frozenset(_BASIC_TABLE) - {"\x1b"}
 GSM7_EXT_CHARS: Final[frozenset[str]] = frozenset(_EXT_TABLE)
 #: Every character representable in GSM-7.
 GSM7_CHARS: Final[frozenset[str]] = GSM7_BASIC_CHARS | GSM7_EXT_CHARS
+_EXT_CHAR_LIST: Final = tuple(_EXT_TABLE)
+
+# Whole-string membership checks: a possessive character-class regex is several times
+# faster than frozenset.issuperset on message-sized strings.
+_GSM7_BASIC_RE: Final = re.compile(
+    "[" + "".join(re.escape(c) for c in sorted(GSM7_BASIC_CHARS)) + "]*+"
+)
+_GSM7_RE: Final = re.compile("[" + "".join(re.escape(c) for c in sorted(GSM7_CHARS)) + "]*+")
 
 # str.translate table: code point -> unpacked septet(s) as latin-1 characters.
 _ENCODE_MAP: Final[dict[int, str]] = {
     **{ord(c): chr(i) for i, c in enumerate(_BASIC_TABLE) if i != ESC},
     **{ord(c): chr(ESC) + chr(code) for c, code in _EXT_TABLE.items()},
 }
-# Decoding: extension code -> character.  Unknown codes fall back to the basic table
-# (3GPP 23.038 §6.2.1.1); ESC ESC is reserved and shown as a space.
-_EXT_DECODE: Final[tuple[str, ...]] = tuple(
-    {code: c for c, code in _EXT_TABLE.items()}.get(i, " " if i == ESC else _BASIC_TABLE[i])
-    for i in range(128)
+# Decoding escapes, applied to already basic-translated text with str.replace in order:
+# ESC ESC (reserved) reads as a space and goes first, so that runs of ESC pair up left to
+# right; then each "ESC + basic char of an extension code" becomes the extension char.
+# Remaining ESCs (codes missing from the extension table, 3GPP 23.038 §6.2.1.1: show the
+# basic char) are deleted by the caller.
+_ESCAPE_REPLACEMENTS: Final[tuple[tuple[str, str], ...]] = (
+    ("\x1b\x1b", " "),
+    *(("\x1b" + _BASIC_TABLE[code], c) for c, code in _EXT_TABLE.items()),
 )
-_ESC_BYTE: Final = bytes([ESC])
 # bytes.translate table: high byte of a UTF-16 code unit -> 1 if high surrogate else 0.
 _HIGH_SURROGATE_FLAGS: Final = bytes(1 if 0xD8 <= b <= 0xDB else 0 for b in range(256))
 
 
 def is_gsm7(text: str) -> bool:
     """True when every character of ``text`` is in the GSM-7 basic or extension table."""
-    return GSM7_CHARS.issuperset(text)
+    return _GSM7_RE.fullmatch(text) is not None
 
 
 def _unencodable(text: str) -> ValueError:
@@ -98,7 +110,7 @@ def gsm7_encode(text: str) -> bytes:
     This is what SMPP ``data_coding=0`` usually carries.  Raises ``ValueError`` for a
     character outside GSM-7.
     """
-    if not GSM7_CHARS.issuperset(text):
+    if _GSM7_RE.fullmatch(text) is None:
         raise _unencodable(text)
     return text.translate(_ENCODE_MAP).encode("latin-1")
 
@@ -118,25 +130,16 @@ def gsm7_decode(data: bytes) -> str:
     character for that code; ``ESC ESC`` yields a space; a trailing lone escape is
     dropped.  Raises ``ValueError`` for a byte above ``0x7F``.
     """
-    basic = _BASIC_TABLE
-    try:
-        if _ESC_BYTE not in data:
-            return "".join([basic[b] for b in data])
-        out: list[str] = []
-        append = out.append
-        escaped = False
-        for b in data:
-            if escaped:
-                append(_EXT_DECODE[b])
-                escaped = False
-            elif b == ESC:
-                escaped = True
-            else:
-                append(basic[b])
-    except IndexError:
+    if not data.isascii():
         bad = next(b for b in data if b > 0x7F)
-        raise ValueError(f"byte 0x{bad:02X} is not a GSM-7 septet") from None
-    return "".join(out)
+        raise ValueError(f"byte 0x{bad:02X} is not a GSM-7 septet")
+    # ESC maps to itself in _BASIC_TABLE; escape pairs are then resolved on the result.
+    s = data.decode("ascii").translate(_BASIC_TABLE)
+    if "\x1b" not in s:
+        return s
+    for pair, char in _ESCAPE_REPLACEMENTS:
+        s = s.replace(pair, char)
+    return s.replace("\x1b", "")  # unknown code: keep the basic char; lone trailing ESC
 
 
 def _check_fill_bits(fill_bits: int) -> None:
@@ -324,20 +327,16 @@ def segment(text: str) -> Segmented:
     text gives a single empty part; rejecting empty messages is the caller's job.
     """
     n = len(text)
-    if GSM7_BASIC_CHARS.issuperset(text):
+    if _GSM7_BASIC_RE.fullmatch(text):
         if n <= GSM7_SINGLE_SEPTETS:
             return Segmented("gsm7", (text,), n)
         return Segmented("gsm7", _slices(text, GSM7_PART_SEPTETS), n)
-    if GSM7_CHARS.issuperset(text):
-        septets = text.translate(_ENCODE_MAP)
-        units = len(septets)
+    if _GSM7_RE.fullmatch(text):
+        units = n + sum([text.count(c) for c in _EXT_CHAR_LIST])
         if units <= GSM7_SINGLE_SEPTETS:
             return Segmented("gsm7", (text,), units)
+        septets = text.translate(_ENCODE_MAP)
         return Segmented("gsm7", _split_units(text, septets, "\x1b", GSM7_PART_SEPTETS), units)
-    if max(text) <= "\uffff":
-        if n <= UCS2_SINGLE_UNITS:
-            return Segmented("ucs2", (text,), n)
-        return Segmented("ucs2", _slices(text, UCS2_PART_UNITS), n)
     try:
         utf16 = text.encode("utf-16-be")
     except UnicodeEncodeError:
@@ -349,6 +348,8 @@ def segment(text: str) -> Segmented:
     units = len(utf16) // 2
     if units <= UCS2_SINGLE_UNITS:
         return Segmented("ucs2", (text,), units)
+    if units == n:  # BMP only: one unit per character
+        return Segmented("ucs2", _slices(text, UCS2_PART_UNITS), n)
     # High byte of every code unit, mapped to 1 for high surrogates and 0 otherwise.
     highs = utf16[0::2].translate(_HIGH_SURROGATE_FLAGS)
     return Segmented("ucs2", _split_units(text, highs, b"\x01", UCS2_PART_UNITS), units)

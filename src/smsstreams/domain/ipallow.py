@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Final
 
 from smsstreams.domain.errors import ValidationFailed
@@ -78,6 +79,26 @@ def parse_ip_entry(s: str) -> str:
     return _canonical(_parse(s))
 
 
+@lru_cache(maxsize=4096)
+def _client_address(ip: str) -> tuple[int | None, int | None] | None:
+    """``(ipv4_int, ipv6_int)`` for a client address (either may be None); None if garbage.
+
+    An IPv4-mapped IPv6 address yields both.  Cached: the same clients call repeatedly and
+    ``ipaddress`` parsing (IPv6 especially) is the expensive part of a check.
+    """
+    pct = ip.find("%")
+    if pct >= 0:
+        ip = ip[:pct]
+    try:
+        addr = ipaddress.ip_address(ip)
+    except ValueError:
+        return None
+    if isinstance(addr, ipaddress.IPv4Address):
+        return int(addr), None
+    mapped = addr.ipv4_mapped
+    return (None if mapped is None else int(mapped)), int(addr)
+
+
 class IpAllowlist:
     """A set of allowed networks, matched per address family with integer masks.
 
@@ -122,19 +143,10 @@ class IpAllowlist:
         any IPv6 rule that literally contains them, e.g. ``::/0``), and anything that is
         not an IP address is refused.
         """
-        pct = ip.find("%")
-        if pct >= 0:
-            ip = ip[:pct]
-        try:
-            addr = ipaddress.ip_address(ip)
-        except ValueError:
+        parsed = _client_address(ip)
+        if parsed is None:
             return False
-        value = int(addr)
-        if isinstance(addr, ipaddress.IPv6Address):
-            if any(value & mask == net for net, mask in self._v6):
-                return True  # includes broad IPv6 rules such as ::/0 covering mapped space
-            mapped = addr.ipv4_mapped
-            if mapped is None:
-                return False
-            value = int(mapped)
-        return any(value & mask == net for net, mask in self._v4)
+        v4, v6 = parsed
+        if v6 is not None and any(v6 & mask == net for net, mask in self._v6):
+            return True  # includes broad IPv6 rules such as ::/0 covering mapped space
+        return v4 is not None and any(v4 & mask == net for net, mask in self._v4)

@@ -17,6 +17,8 @@ from smsstreams.domain.errors import DomainError
 
 
 class Status(StrEnum):
+    """Lifecycle status of an outbound message (values are stored and sent as-is)."""
+
     QUEUED = "queued"
     SENT = "sent"
     DELIVERED = "delivered"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from smsstreams.db.models import events_table, messages_table
@@ -29,7 +29,7 @@ _COLUMNS = (
 )
 
 
-def _public(row: Row[Any], events: list[Row[Any]]) -> dict[str, Any]:
+def _public(row: Any, events: list[Any]) -> dict[str, Any]:
     transitions = [{"status": "queued", "at": row.created_at.isoformat()}]
     transitions += [
         {"status": e.status, "at": e.at.isoformat(), **({"detail": e.detail} if e.detail else {})}
@@ -53,10 +53,10 @@ def _public(row: Row[Any], events: list[Row[Any]]) -> dict[str, Any]:
     }
 
 
-def _with_events(db: Session, rows: list[Row[Any]]) -> list[dict[str, Any]]:
+def _with_events(db: Session, rows: list[Any]) -> list[dict[str, Any]]:
     if not rows:
         return []
-    by_message: dict[str, list[Row[Any]]] = defaultdict(list)
+    by_message: dict[str, list[Any]] = defaultdict(list)
     for event in db.execute(
         select(_e.c.message_id, _e.c.status, _e.c.at, _e.c.detail)
         .where(_e.c.message_id.in_([r.id for r in rows]))
@@ -67,7 +67,9 @@ def _with_events(db: Session, rows: list[Row[Any]]) -> list[dict[str, Any]]:
 
 
 def by_uuids(db: Session, stream_id: str, uuids: list[str]) -> list[dict[str, Any]]:
-    rows = list(db.execute(select(*_COLUMNS).where(_t.c.stream_id == stream_id, _t.c.id.in_(uuids))))
+    rows = list(
+        db.execute(select(*_COLUMNS).where(_t.c.stream_id == stream_id, _t.c.id.in_(uuids)))
+    )
     order = {u: i for i, u in enumerate(uuids)}
     rows.sort(key=lambda r: order[r.id])
     return _with_events(db, rows)

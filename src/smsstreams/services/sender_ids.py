@@ -70,3 +70,16 @@ def delete_sender_id(db: Session, account_id: int, sender_id: int) -> None:
     db.delete(row)
     db.flush()
     token_cache.invalidate_account(account_id)
+
+
+def sender_usage(db: Session, account_id: int) -> dict[int, list[str]]:
+    """Sender ID id → names of the account's streams that use it as default sender."""
+    used: dict[int, list[str]] = {}
+    for sender_id, name in db.execute(
+        select(Stream.default_sender_id, Stream.name)
+        .where(Stream.account_id == account_id, Stream.default_sender_id.is_not(None))
+        .order_by(Stream.name)
+    ):
+        if sender_id is not None:
+            used.setdefault(sender_id, []).append(name)
+    return used

@@ -22,7 +22,6 @@ from sqlalchemy import Engine, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 
 from smsstreams.db.models import messages_table
-from smsstreams.db.types import utcnow
 from smsstreams.domain.encoding import segment
 from smsstreams.domain.errors import DomainError, ValidationFailed
 from smsstreams.domain.numbers import parse_msisdn
@@ -82,14 +81,18 @@ def prepare(
 ) -> dict[str, Any] | Rejected:
     """Check one message of a Send request; return its row or why it was refused."""
     if not isinstance(item, dict):
-        return Rejected(None, _fail("invalid_message", "messages", "Each message must be an object"))
+        return Rejected(
+            None, _fail("invalid_message", "messages", "Each message must be an object")
+        )
     internal_id = item.get("internal_id")
     try:
         if internal_id is not None:
             if isinstance(internal_id, int) and not isinstance(internal_id, bool):
                 internal_id = str(internal_id)
             if not isinstance(internal_id, str) or not internal_id.strip():
-                raise _fail("invalid_internal_id", "internal_id", "internal_id must be a non-empty string")
+                raise _fail(
+                    "invalid_internal_id", "internal_id", "internal_id must be a non-empty string"
+                )
             if len(internal_id) > MAX_INTERNAL_ID:
                 raise _fail(
                     "invalid_internal_id",
@@ -101,13 +104,21 @@ def prepare(
         if isinstance(phone, int) and not isinstance(phone, bool):
             phone = str(phone)
         if not isinstance(phone, str):
-            raise _fail("invalid_phone", "recipient_phone", "recipient_phone is required (E.164 digits)")
+            raise _fail(
+                "invalid_phone", "recipient_phone", "recipient_phone is required (E.164 digits)"
+            )
         recipient = parse_msisdn(phone)
         text = item.get("message_content")
         if not isinstance(text, str) or not text:
-            raise _fail("empty_message", "message_content", "message_content must be non-empty text")
+            raise _fail(
+                "empty_message", "message_content", "message_content must be non-empty text"
+            )
         if len(text) > MAX_TEXT:
-            raise _fail("message_too_long", "message_content", f"message_content is over {MAX_TEXT} characters")
+            raise _fail(
+                "message_too_long",
+                "message_content",
+                f"message_content is over {MAX_TEXT} characters",
+            )
         seg = segment(text)
         if seg.segments > max_segments:
             raise _fail(
@@ -240,7 +251,8 @@ class SendWriter:
             except Exception as exc:
                 log.exception("storing %d messages failed", count)
                 error = StorageUnavailable(
-                    "storage_unavailable", f"Messages could not be stored, retry: {type(exc).__name__}"
+                    "storage_unavailable",
+                    f"Messages could not be stored, retry: {type(exc).__name__}",
                 )
                 for job in jobs:
                     job.loop.call_soon_threadsafe(_set_exception, job.future, error)
@@ -260,8 +272,14 @@ class SendWriter:
             if missing:
                 t = messages_table
                 found = conn.execute(
-                    select(t.c.stream_id, t.c.internal_id, t.c.id, t.c.status, t.c.encoding, t.c.segments)
-                    .where(tuple_(t.c.stream_id, t.c.internal_id).in_(missing))
+                    select(
+                        t.c.stream_id,
+                        t.c.internal_id,
+                        t.c.id,
+                        t.c.status,
+                        t.c.encoding,
+                        t.c.segments,
+                    ).where(tuple_(t.c.stream_id, t.c.internal_id).in_(missing))
                 )
                 existing = {(f[0], f[1]): f for f in found}
         for job in jobs:

@@ -37,7 +37,7 @@ def to_public(stream: Stream) -> StreamPublic:
     webhook = None
     if stream.webhook_url:
         webhook = Webhook(
-            method=stream.webhook_method or "POST",  # type: ignore[arg-type]
+            method=stream.webhook_method or "POST",
             url=stream.webhook_url,
             headers=[Header(**h) for h in stream.webhook_headers or []],
         )
@@ -52,7 +52,7 @@ def to_public(stream: Stream) -> StreamPublic:
         default_sender=stream.default_sender.value if stream.default_sender else CUSTOMIZED,
         demo=stream.demo,
         webhook=webhook,
-        state=stream.state,  # type: ignore[arg-type]
+        state=stream.state,
         wizard_step=stream.wizard_step,
         token_prefix=stream.token_prefix,
         created_at=stream.created_at,
@@ -77,7 +77,9 @@ def clean_tags(tags: list[str]) -> list[str]:
         if not tag:
             continue
         if len(tag) > 50:
-            raise ValidationFailed("invalid_tag", f"Tag {tag[:20]!r}… is over 50 characters", "tags")
+            raise ValidationFailed(
+                "invalid_tag", f"Tag {tag[:20]!r}… is over 50 characters", "tags"
+            )
         if tag not in out:
             out.append(tag)
     return out
@@ -103,7 +105,9 @@ def clean_webhook(webhook: Webhook) -> Webhook:
         name = header.name
         if not _HEADER_NAME.match(name):
             raise ValidationFailed(
-                "invalid_header", f"Header name {name!r} is not a valid HTTP token", "webhook.headers"
+                "invalid_header",
+                f"Header name {name!r} is not a valid HTTP token",
+                "webhook.headers",
             )
         if name.lower() in _RESERVED_HEADERS:
             raise ValidationFailed(
@@ -114,7 +118,9 @@ def clean_webhook(webhook: Webhook) -> Webhook:
                 "invalid_header", f"Header {name!r} value has a line break", "webhook.headers"
             )
         if name.lower() in seen:
-            raise ValidationFailed("invalid_header", f"Header {name!r} is repeated", "webhook.headers")
+            raise ValidationFailed(
+                "invalid_header", f"Header {name!r} is repeated", "webhook.headers"
+            )
         seen.add(name.lower())
     return webhook
 
@@ -123,7 +129,9 @@ def resolve_sender(db: Session, account_id: int, value: str) -> SenderId | None:
     value = value.strip()
     if not value or value.lower() == CUSTOMIZED:
         return None
-    row = find_sender_id(db, account_id, value.lstrip("+") if value.lstrip("+").isdigit() else value)
+    row = find_sender_id(
+        db, account_id, value.lstrip("+") if value.lstrip("+").isdigit() else value
+    )
     if row is None:
         raise ValidationFailed(
             "unknown_sender",
@@ -147,7 +155,9 @@ def check_two_way_sender(direction: str, sender: SenderId | None) -> None:
 
 
 def get_stream(db: Session, account_id: int, stream_id: str) -> Stream:
-    stream = db.scalar(select(Stream).where(Stream.id == stream_id, Stream.account_id == account_id))
+    stream = db.scalar(
+        select(Stream).where(Stream.id == stream_id, Stream.account_id == account_id)
+    )
     if stream is None:
         raise NotFound("Stream")
     return stream
@@ -277,7 +287,9 @@ def update_stream(db: Session, account_id: int, stream_id: str, data: StreamUpda
         stream.wizard_step = 3
         token = _issue_token(stream)
     elif data.state == "draft" and stream.state != "draft":
-        raise Conflict("invalid_state", "An active or paused stream cannot go back to draft", "state")
+        raise Conflict(
+            "invalid_state", "An active or paused stream cannot go back to draft", "state"
+        )
     stream.updated_at = utcnow()
     db.flush()
     token_cache.invalidate_stream(stream.id)
@@ -287,7 +299,9 @@ def update_stream(db: Session, account_id: int, stream_id: str, data: StreamUpda
 def set_paused(db: Session, account_id: int, stream_id: str, paused: bool) -> Stream:
     stream = get_stream(db, account_id, stream_id)
     if stream.state == "draft":
-        raise Conflict("invalid_state", "A draft cannot be paused or resumed; create it first", "state")
+        raise Conflict(
+            "invalid_state", "A draft cannot be paused or resumed; create it first", "state"
+        )
     stream.state = "paused" if paused else "active"
     stream.updated_at = utcnow()
     db.flush()

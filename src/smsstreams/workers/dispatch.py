@@ -153,7 +153,9 @@ class Dispatcher:
         with self.engine.begin() as conn:
             still = {r[0] for r in conn.execute(held)}
             if len(still) < len(ids):
-                log.warning("%d claimed messages were taken over by another worker", len(ids) - len(still))
+                log.warning(
+                    "%d claimed messages were taken over by another worker", len(ids) - len(still)
+                )
             apply(conn, [m for m in moves if m.message_id in still], now)
 
     # -- demo receipts and expiry ---------------------------------------------------------
@@ -190,7 +192,10 @@ class Dispatcher:
             rows = self._take(conn, and_(_t.c.status == "sent", _t.c.expires_at <= now))
             apply(
                 conn,
-                [Move(r.id, r.status, "expired", {"reason": "validity period ended"}) for r in rows],
+                [
+                    Move(r.id, r.status, "expired", {"reason": "validity period ended"})
+                    for r in rows
+                ],
                 now,
             )
             return len(rows)

@@ -1,0 +1,102 @@
+"""Nothing accepted is lost: SIGKILL the server while messages are queued and in flight."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from smsstreams.db.engine import make_engine
+from smsstreams.db.models import Message, MessageEvent
+from smsstreams.domain.status import FINAL
+from tests.support.api import Api, msg
+from tests.support.server import Server
+
+pytestmark = pytest.mark.slow
+
+
+def test_sigkill_with_messages_queued_and_in_flight(server_factory: type[Server]) -> None:
+    env = {
+        "SMSSTREAMS_DEMO_RECEIPT_DELAY_MIN": "1.0",
+        "SMSSTREAMS_DEMO_RECEIPT_DELAY_MAX": "2.0",
+        "SMSSTREAMS_DISPATCH_LEASE_SECONDS": "2",
+    }
+    server = server_factory(env=env).start()
+    api = Api(server)
+    _, token = api.stream()
+    assert token
+    accepted: list[str] = []
+    errors: list[Any] = []
+    stop = threading.Event()
+
+    def load() -> None:
+        with httpx.Client(base_url=server.url, headers={"Authorization": token}) as client:
+            n = 0
+            while not stop.is_set() and n < 200:
+                batch = [msg(f"m{n}-{i}") for i in range(20)]
+                n += 1
+                try:
+                    r = client.post("/api/v1/sms/send", json={"messages": batch}, timeout=10)
+                except httpx.HTTPError as exc:
+                    errors.append(exc)
+                    return
+                if r.status_code == 202:
+                    accepted.extend(m["message_uuid"] for m in r.json()["messages"])
+
+    worker = threading.Thread(target=load)
+    worker.start()
+    deadline = time.monotonic() + 20
+    while len(accepted) < 400 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    server.kill()  # in the middle of the load: requests in flight, messages queued and sent
+    stop.set()
+    worker.join(timeout=20)
+    assert len(accepted) >= 400
+    api.close()
+
+    engine = make_engine(server.database_url)
+    with engine.connect() as conn:
+        stored = dict(conn.execute(select(Message.id, Message.status)).all())
+    assert set(accepted) <= set(stored), "a message answered with 202 is missing after SIGKILL"
+    unfinished = [s for s in stored.values() if s not in FINAL]
+    assert unfinished, "the kill came too late to test recovery"
+
+    server.start()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with engine.connect() as conn:
+            left = conn.scalar(
+                select(func.count()).select_from(Message).where(Message.status.not_in(list(FINAL)))
+            )
+        if left == 0:
+            break
+        time.sleep(0.2)
+    server.stop()
+    with engine.connect() as conn:
+        statuses = dict(conn.execute(select(Message.id, Message.status)).all())
+        finals = dict(
+            conn.execute(
+                select(MessageEvent.message_id, func.count())
+                .where(MessageEvent.status.in_(list(FINAL)))
+                .group_by(MessageEvent.message_id)
+            ).all()
+        )
+        sent = dict(
+            conn.execute(
+                select(MessageEvent.message_id, func.count())
+                .where(MessageEvent.status == "sent")
+                .group_by(MessageEvent.message_id)
+            ).all()
+        )
+    engine.dispose()
+    assert all(statuses[m] == "delivered" for m in accepted), {
+        s for m, s in statuses.items() if s != "delivered"
+    }
+    assert all(finals.get(m) == 1 for m in statuses), (
+        "a message got more or less than one final status"
+    )
+    assert all(sent.get(m) == 1 for m in statuses), "a message was submitted twice"
