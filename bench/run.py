@@ -27,6 +27,7 @@ from .server import (
     BenchServer,
     Stream,
     cpu_seconds,
+    machine_busy_seconds,
     peak_rss_mb,
     postgres_admin_url,
     postgres_unavailable,
@@ -52,8 +53,10 @@ class Deadline:
         return min(remaining, cap)
 
 
-def run_load(cfg: LoadConfig, server_pid: int, deadline: Deadline) -> tuple[dict[str, Any], float]:
-    """Run the load generator process; returns its result and the server CPU during the load."""
+def run_load(
+    cfg: LoadConfig, server_pid: int, deadline: Deadline
+) -> tuple[dict[str, Any], float, float]:
+    """Run the load generator; returns its result, the server's and the machine's busy CPU s."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "bench.loadgen"],
         cwd=ROOT,
@@ -70,14 +73,15 @@ def run_load(cfg: LoadConfig, server_pid: int, deadline: Deadline) -> tuple[dict
         proc.stdin.flush()
         if proc.stdout.readline().strip() != "ready":
             raise BenchError(f"load generator did not start (exit code {proc.wait(5)})")
-        cpu_before = cpu_seconds(server_pid)
+        cpu_before, busy_before = cpu_seconds(server_pid), machine_busy_seconds()
         proc.stdin.write("go\n")
         proc.stdin.flush()
         line = proc.stdout.readline()
         cpu_load = cpu_seconds(server_pid) - cpu_before
+        busy = machine_busy_seconds() - busy_before
         if not line:
             raise BenchError(f"load generator died (exit code {proc.wait(5)}; killed at timeout?)")
-        return json.loads(line), cpu_load
+        return json.loads(line), cpu_load, busy
     finally:
         watchdog.cancel()
         if proc.poll() is None:
@@ -144,7 +148,8 @@ def run_one(db: str, shape: str, args: argparse.Namespace, deadline: Deadline) -
             overall_timeout=deadline.left(args.run_timeout),
         )
         cpu_start = cpu_seconds(server.pid)
-        load, cpu_load = run_load(cfg, server.pid, deadline)
+        load_before = Path("/proc/loadavg").read_text().split()[0]
+        load, cpu_load, machine_busy = run_load(cfg, server.pid, deadline)
         done = wait_delivered(server, stream, load["accepted"], load["last_accept_mono"], deadline)
         duration = load["duration_s"] or float("nan")
         run.update(
@@ -175,6 +180,10 @@ def run_one(db: str, shape: str, args: argparse.Namespace, deadline: Deadline) -
             server_cores=cpu_load / duration,
             server_peak_rss_mb=peak_rss_mb(server.pid),
             loadgen_cpu_s=load["cpu_s"],
+            machine_busy_s=machine_busy,
+            other_cpu_s=max(0.0, machine_busy - cpu_load - load["cpu_s"]),
+            machine_cores=machine_busy / duration,
+            loadavg_before=load_before,
         )
         if server.process and server.process.poll() is not None:
             run["note"] = f"server exited during the run:\n{server.log_tail()}"

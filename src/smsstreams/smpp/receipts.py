@@ -239,9 +239,7 @@ def normalize_message_id(message_id: str, id_format: IdFormat = "auto") -> str:
 
 def message_id_keys(message_id: str) -> frozenset[str]:
     """Every canonical key ``message_id`` could have (decimal, hex and opaque readings)."""
-    return frozenset(
-        normalize_message_id(message_id, fmt) for fmt in ("decimal", "hex", "string")
-    )
+    return frozenset(normalize_message_id(message_id, fmt) for fmt in ("decimal", "hex", "string"))
 
 
 # ------------------------------------------------------------------------------------ from PDU

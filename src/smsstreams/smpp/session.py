@@ -125,7 +125,7 @@ MAY_SEND: Final[MappingProxyType[tuple[Role, State], frozenset[int]]] = MappingP
 #: Requests counted against the window (link management never waits behind traffic).
 WINDOWED: Final = frozenset({_C.SUBMIT_SM, _C.DATA_SM, _C.DELIVER_SM})
 
-_BIND_OK: Final = {
+_BIND_OK: Final[dict[int, Transition]] = {
     _C.BIND_TRANSMITTER_RESP: Transition.BIND_OK_TX,
     _C.BIND_RECEIVER_RESP: Transition.BIND_OK_RX,
     _C.BIND_TRANSCEIVER_RESP: Transition.BIND_OK_TRX,
@@ -387,8 +387,9 @@ class Session:
     def _on_response(self, pdu: Pdu, events: list[Event]) -> None:
         seq = pdu.sequence_number
         request = self._outstanding.get(seq)
-        if request is None or (
-            pdu.command_id != request.command_id | RESPONSE_BIT and pdu.command_id != _C.GENERIC_NACK
+        if request is None or pdu.command_id not in (
+            request.command_id | RESPONSE_BIT,
+            _C.GENERIC_NACK,
         ):
             events.append(UnexpectedResponse(pdu))
             return
