@@ -39,6 +39,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SHAPES = {"single": (1, 50), "batch": (100, 10)}
 POLL_S = 0.1
 DELIVERY_GIVE_UP_S = 120.0
+QUIET_SAMPLE_S = 1.0
+QUIET_MAX_CORES = 0.15
 FINAL = ("delivered", "undelivered", "expired", "rejected", "sent_failed", "no_routes")
 
 
@@ -81,15 +83,13 @@ def run_load(
         busy = machine_busy_seconds() - busy_before
         if not line:
             raise BenchError(f"load generator died (exit code {proc.wait(5)}; killed at timeout?)")
+        proc.wait(timeout=10)
         return json.loads(line), cpu_load, busy
     finally:
         watchdog.cancel()
-        if proc.poll() is None:
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        if proc.poll() is None:  # interrupted or failed: stop the load at once
+            proc.kill()
+            proc.wait()
 
 
 def wait_delivered(
@@ -130,11 +130,24 @@ def wait_delivered(
     return out
 
 
+def wait_idle(limit: float, deadline: Deadline) -> float:
+    """Wait up to ``limit`` s until other processes leave the CPUs idle; returns busy cores."""
+    give_up = time.monotonic() + min(limit, deadline.left())
+    while True:
+        before = machine_busy_seconds()
+        time.sleep(QUIET_SAMPLE_S)
+        cores = (machine_busy_seconds() - before) / QUIET_SAMPLE_S
+        if cores <= QUIET_MAX_CORES or time.monotonic() >= give_up:
+            return cores
+
+
 def run_one(db: str, shape: str, args: argparse.Namespace, deadline: Deadline) -> dict[str, Any]:
     per_request, concurrency = SHAPES[shape]
     run: dict[str, Any] = {"db": db, "shape": shape, "concurrency": concurrency}
     server: BenchServer | None = None
     try:
+        if args.wait_idle > 0:
+            wait_idle(args.wait_idle, deadline)
         server = BenchServer(db, label=f"{db}-{shape}")
         server.start(timeout=deadline.left(60))
         stream = server.setup_stream(f"bench-{shape}")
@@ -147,8 +160,15 @@ def run_one(db: str, shape: str, args: argparse.Namespace, deadline: Deadline) -
             tag=f"{shape}-{os.getpid()}",
             overall_timeout=deadline.left(args.run_timeout),
         )
+        busy_before = machine_busy_seconds()
+        time.sleep(QUIET_SAMPLE_S)  # the server is idle now: whatever runs is someone else's
+        quiet_cores = (machine_busy_seconds() - busy_before) / QUIET_SAMPLE_S
+        if quiet_cores > QUIET_MAX_CORES:
+            run["note"] = (
+                f"the machine was not idle before the load ({quiet_cores:.2f} cores busy "
+                "with the server idle): other processes share the CPUs, numbers are disturbed"
+            )
         cpu_start = cpu_seconds(server.pid)
-        load_before = Path("/proc/loadavg").read_text().split()[0]
         load, cpu_load, machine_busy = run_load(cfg, server.pid, deadline)
         done = wait_delivered(server, stream, load["accepted"], load["last_accept_mono"], deadline)
         duration = load["duration_s"] or float("nan")
@@ -183,10 +203,10 @@ def run_one(db: str, shape: str, args: argparse.Namespace, deadline: Deadline) -
             machine_busy_s=machine_busy,
             other_cpu_s=max(0.0, machine_busy - cpu_load - load["cpu_s"]),
             machine_cores=machine_busy / duration,
-            loadavg_before=load_before,
+            busy_cores_before=quiet_cores,
         )
         if server.process and server.process.poll() is not None:
-            run["note"] = f"server exited during the run:\n{server.log_tail()}"
+            run["error"] = f"server exited during the run:\n{server.log_tail()}"
     except BenchError as exc:
         run["error"] = str(exc)
     finally:
@@ -223,6 +243,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--timeout", type=float, default=1800, help="overall limit, s (default 1800)")
     p.add_argument(
         "--run-timeout", type=float, default=300, help="limit for one load run, s (default 300)"
+    )
+    p.add_argument(
+        "--wait-idle",
+        type=float,
+        default=0,
+        metavar="S",
+        help="before each run, wait up to S seconds for other processes to leave the CPUs idle",
     )
     args = p.parse_args(argv)
     if not 1 <= args.messages <= 1_000_000:

@@ -44,7 +44,7 @@ def postgres_unavailable() -> str | None:
         with psycopg.connect(postgres_admin_url(), connect_timeout=3) as conn:
             conn.execute("SELECT 1")
     except Exception as exc:
-        return f"{type(exc).__name__}: {str(exc).strip()}"
+        return f"{type(exc).__name__}: {' '.join(str(exc).split())}"
     return None
 
 

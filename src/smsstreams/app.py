@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from smsstreams import __version__, console
-from smsstreams.api import errors, health, management, sms
+from smsstreams.api import errors, health, inbound, management, sms
 from smsstreams.config import Settings, load_settings
 from smsstreams.runtime import Runtime
 
@@ -33,11 +33,11 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         rt = runtime or Runtime.build(settings)
         app.state.runtime = rt
-        rt.start()
+        await rt.start()
         try:
             yield
         finally:
-            rt.stop()
+            await rt.stop()
 
     app = FastAPI(
         title="smsstreams",
@@ -47,6 +47,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     )
     errors.install(app)
     app.include_router(health.router)
+    app.include_router(inbound.router)  # before sms: /sms/inbound is not a message uuid
     app.include_router(sms.router)
     app.include_router(management.router)
     console.install(app, settings)

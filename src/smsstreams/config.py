@@ -51,10 +51,22 @@ class Settings(BaseSettings):
     submit_max_attempts: int = Field(10, ge=1)
     submit_retry_base_seconds: float = Field(5.0, gt=0)
 
+    # Two-way: inbound routing and webhooks
+    reply_window_days: float = Field(7.0, gt=0)
+    webhook_allow_private: bool = False
+    webhook_timeout_seconds: float = Field(10.0, gt=0, le=120)
+    webhook_retry_base_seconds: float = Field(10.0, gt=0)
+    webhook_retry_cap_seconds: float = Field(3 * 3600.0, gt=0)
+    webhook_max_attempts: int = Field(15, ge=1, le=100)
+    webhook_budget_seconds: float = Field(24 * 3600.0, gt=0)
+    webhook_concurrency: int = Field(100, ge=1, le=1000)
+    webhook_stream_concurrency: int = Field(4, ge=1, le=100)
+
     # Demo channel
     demo_receipt_delay_min: float = Field(1.0, ge=0)
     demo_receipt_delay_max: float = Field(2.0, ge=0)
     demo_undelivered_rate: float = Field(0.02, ge=0, le=1)
+    demo_reply_rate: float = Field(0.0, ge=0, le=1)
 
     @field_validator("database_url")
     @classmethod

@@ -14,7 +14,9 @@ from smsstreams.config import Settings
 from smsstreams.db.engine import make_engine, make_sessionmaker
 from smsstreams.services import token_cache
 from smsstreams.services.sending import SendWriter
+from smsstreams.webhooks import guard
 from smsstreams.workers.dispatch import Dispatcher
+from smsstreams.workers.webhooks import WebhookWorker
 
 log = logging.getLogger(__name__)
 
@@ -26,35 +28,58 @@ class Runtime:
     sessions: sessionmaker[Session]
     writer: SendWriter
     dispatcher: Dispatcher | None = None
+    webhooks: WebhookWorker | None = None
     started: bool = field(default=False)
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
         engine = make_engine(settings.resolved_database_url())
-        dispatcher = None
+        guard.allow_private = settings.webhook_allow_private
+        dispatcher = webhooks = None
         if settings.run_workers:
+            webhooks = WebhookWorker(engine, settings)
             dispatcher = Dispatcher(
                 engine,
                 DemoChannel(
                     delay_min=settings.demo_receipt_delay_min,
                     delay_max=settings.demo_receipt_delay_max,
                     undelivered_rate=settings.demo_undelivered_rate,
+                    reply_rate=settings.demo_reply_rate,
                 ),
                 batch=settings.dispatch_batch,
                 lease=timedelta(seconds=settings.dispatch_lease_seconds),
                 poll_interval=settings.poll_interval_seconds,
+                reply_window=timedelta(days=settings.reply_window_days),
+                webhook_budget=timedelta(seconds=settings.webhook_budget_seconds),
+                on_webhooks=webhooks.wake,
             )
         writer = SendWriter(engine, on_commit=dispatcher.wake if dispatcher else lambda: None)
         token_cache.ttl_seconds = settings.token_cache_seconds
-        return cls(settings, engine, make_sessionmaker(engine), writer, dispatcher)
+        return cls(settings, engine, make_sessionmaker(engine), writer, dispatcher, webhooks)
 
-    def start(self) -> None:
+    @property
+    def webhook_budget(self) -> timedelta:
+        return timedelta(seconds=self.settings.webhook_budget_seconds)
+
+    @property
+    def reply_window(self) -> timedelta:
+        return timedelta(days=self.settings.reply_window_days)
+
+    def wake_webhooks(self) -> None:
+        if self.webhooks is not None:
+            self.webhooks.wake()
+
+    async def start(self) -> None:
         self.writer.start()
         if self.dispatcher is not None:
             self.dispatcher.start()
+        if self.webhooks is not None:
+            await self.webhooks.start()
         self.started = True
 
-    def stop(self) -> None:
+    async def stop(self) -> None:
+        if self.webhooks is not None:
+            await self.webhooks.stop()
         if self.dispatcher is not None:
             self.dispatcher.stop()
         self.writer.stop()

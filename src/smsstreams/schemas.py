@@ -39,6 +39,9 @@ class StreamCreate(_In):
     )
     demo: bool = False
     webhook: Webhook | None = None
+    status_callbacks: bool = Field(
+        False, description="Also POST outbound status changes to the webhook"
+    )
     state: Literal["draft", "active"] = "draft"
     wizard_step: int = Field(1, ge=1, le=3)
 
@@ -52,6 +55,7 @@ class StreamUpdate(_In):
     default_sender: str | None = None
     demo: bool | None = None
     webhook: Webhook | None = None
+    status_callbacks: bool | None = None
     remove_webhook: bool = False
     state: Literal["draft", "active"] | None = Field(
         None, description='"active" activates a draft and returns its token once'
@@ -70,6 +74,10 @@ class StreamPublic(BaseModel):
     default_sender: str
     demo: bool
     webhook: Webhook | None
+    webhook_secret: str | None = Field(
+        None, description="Signs webhook requests (HMAC-SHA256); see docs/webhooks.md"
+    )
+    status_callbacks: bool = False
     state: StreamState
     wizard_step: int
     token_prefix: str | None

@@ -100,6 +100,11 @@ class Console:
         self.page.get_by_label("Password").fill(password)
         self.page.get_by_role("button", name="Sign in").click()
 
+    def screenshot(self, path: Path, *, full_page: bool = True) -> None:
+        if full_page:
+            self.page.evaluate("window.scrollTo(0, 0)")
+        self.page.screenshot(path=path, full_page=full_page, animations="disabled")
+
     def csrf(self) -> str:
         token = self.page.locator("input[name=csrf_token]").first.input_value()
         assert token

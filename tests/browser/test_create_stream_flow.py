@@ -50,7 +50,7 @@ def test_create_stream_wizard_end_to_end(console: Console, screenshots: Path) ->
     create.click()
     dialog.get_by_label("OTP").check()
     dialog.get_by_label("Two-Way").check()
-    page.screenshot(path=screenshots / "0-stream-type.png")
+    console.screenshot(screenshots / "0-stream-type.png", full_page=False)
     dialog.get_by_role("button", name="Continue").click()
 
     # -- Step 1: Stream API Details ---------------------------------------------------------
@@ -71,7 +71,7 @@ def test_create_stream_wizard_end_to_end(console: Console, screenshots: Path) ->
     ip.fill("203.0.113.0/24")
     page.locator("#add-ip").click()
     expect(page.locator("#ip-list .chip")).to_have_count(2)
-    tag = page.get_by_label("Tags")
+    tag = page.get_by_role("combobox", name="Tags")
     tag.fill("production")
     tag.press("Enter")
     expect(page.locator("#tag-list .chip", has_text="production")).to_be_visible()
@@ -79,7 +79,7 @@ def test_create_stream_wizard_end_to_end(console: Console, screenshots: Path) ->
     page.get_by_label("New Sender ID").fill("12025550100")
     page.get_by_text("Demo Sending", exact=True).click()
     expect(page.get_by_role("switch", name="Demo Sending")).to_be_checked()
-    page.screenshot(path=screenshots / "1-stream-api-details.png", full_page=True)
+    console.screenshot(screenshots / "1-stream-api-details.png")
     page.get_by_role("button", name="Save as draft").click()
 
     # -- the draft is in the table; leave and come back -------------------------------------
@@ -114,7 +114,7 @@ def test_create_stream_wizard_end_to_end(console: Console, screenshots: Path) ->
     expect(page.get_by_label("Header key")).to_have_count(2)
     page.get_by_role("button", name="Remove this header").last.click()
     expect(page.get_by_label("Header key")).to_have_count(1)
-    page.screenshot(path=screenshots / "2-incoming-messages-webhook.png", full_page=True)
+    console.screenshot(screenshots / "2-incoming-messages-webhook.png")
     page.get_by_role("button", name="Save & Next").click()
 
     # -- Step 3: Stream Summary with the real endpoint --------------------------------------
@@ -131,9 +131,9 @@ def test_create_stream_wizard_end_to_end(console: Console, screenshots: Path) ->
     expect(page.locator("#send-headers")).to_contain_text("Authorization: YOUR_STREAM_TOKEN")
     expect(page.locator("#send-body")).to_contain_text('"recipient_phone": "12025550123"')
     expect(page.locator("#send-curl")).to_contain_text(f"curl -X POST {console.url}/api/v1/sms/send")
+    console.screenshot(screenshots / "3-stream-summary.png")
     page.get_by_role("button", name="Copy Send Request endpoint").click()
     assert page.evaluate("navigator.clipboard.readText()") == console.url + "/api/v1/sms/send"
-    page.screenshot(path=screenshots / "3-stream-summary.png", full_page=True)
     page.get_by_role("button", name="Create Stream").click()
 
     # -- the token, shown once --------------------------------------------------------------
@@ -145,7 +145,7 @@ def test_create_stream_wizard_end_to_end(console: Console, screenshots: Path) ->
     token_dialog.get_by_role("button", name="Copy").click()
     copied = page.evaluate("navigator.clipboard.readText()")
     assert copied == token
-    page.screenshot(path=screenshots / "4-token.png")
+    console.screenshot(screenshots / "4-token.png", full_page=False)
     token_dialog.get_by_role("button", name="Done").click()
 
     # -- the new stream is at the top of the table ------------------------------------------
@@ -156,7 +156,7 @@ def test_create_stream_wizard_end_to_end(console: Console, screenshots: Path) ->
     expect(first).to_contain_text("Demo")
     expect(first).to_contain_text("OTP")
     expect(first).to_contain_text("Two-Way")
-    page.screenshot(path=screenshots / "5-streams-table.png")
+    console.screenshot(screenshots / "5-streams-table.png", full_page=False)
 
     # -- the copied token works with the Send API; the page updates by itself ---------------
     first.get_by_role("link", name="Login codes").click()
@@ -181,7 +181,7 @@ def test_create_stream_wizard_end_to_end(console: Console, screenshots: Path) ->
     message = response.json()["messages"][0]
     assert message["status"] == "queued", message
     row = page.locator(f"details[data-id='{message['message_uuid']}']")
-    expect(row.locator(".status")).to_have_text("Delivered", timeout=15_000)
+    expect(row.locator("summary .status")).to_have_text("Delivered", timeout=15_000)
     assert page.evaluate("window.__sameDocument") is True  # no reload happened
     row.locator("summary").click()
     timeline = row.locator(".timeline")
@@ -192,11 +192,11 @@ def test_create_stream_wizard_end_to_end(console: Console, screenshots: Path) ->
     expect(page.locator("#status-chart")).to_contain_text("Delivered 1")
 
     # -- a test message from the stream page, status live -----------------------------------
-    page.get_by_label("To").fill("+" + DEMO_PHONE)
-    page.get_by_label("Text").fill("Test from the console")
+    page.get_by_label("To", exact=True).fill("+" + DEMO_PHONE)
+    page.get_by_label("Text", exact=True).fill("Test from the console")
     page.get_by_role("button", name="Send test message").click()
     result = page.locator("#test-result")
     expect(result).to_contain_text("Test message to +12025550123")
     expect(result.locator("p .status")).to_have_text("Delivered", timeout=15_000)
     assert page.evaluate("window.__sameDocument") is True
-    page.screenshot(path=screenshots / "6-stream-page.png", full_page=True)
+    console.screenshot(screenshots / "6-stream-page.png")

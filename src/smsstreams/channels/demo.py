@@ -11,7 +11,11 @@ Test numbers (all valid North-American numbers in the fictional 555-01xx block):
 ``+1 202 555 0150 - 0159``  always ``undelivered``
 ``+1 202 555 0160 - 0169``  always ``rejected``
 ``+1 202 555 0170 - 0179``  never a receipt: ``expired`` when the validity period ends
+``+1 202 555 0180 - 0189``  ``delivered``, then (two-way streams) replies ``Echo: <text>``
 =========================  ===========================================================
+
+On two-way streams with a numeric sender, a share ``SMSSTREAMS_DEMO_REPLY_RATE`` of other
+recipients replies "Thanks, got it" when the receipt comes.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ ALWAYS_DELIVERED = range(12025550100, 12025550150)
 ALWAYS_UNDELIVERED = range(12025550150, 12025550160)
 ALWAYS_REJECTED = range(12025550160, 12025550170)
 NEVER_RECEIPT = range(12025550170, 12025550180)
+ALWAYS_REPLIES = range(12025550180, 12025550190)
 
 RECEIPT_ERRORS = {
     "delivered": ("000", "DELIVRD"),
@@ -55,8 +60,10 @@ class DemoChannel:
         delay_min: float = 1.0,
         delay_max: float = 2.0,
         undelivered_rate: float = 0.02,
+        reply_rate: float = 0.0,
         rand: random.Random | None = None,
     ) -> None:
+        self.reply_rate = reply_rate
         self.delay_min = delay_min
         self.delay_max = delay_max
         self.undelivered_rate = undelivered_rate
@@ -79,9 +86,21 @@ class DemoChannel:
             status = "undelivered"
         elif number in ALWAYS_REJECTED:
             status = "rejected"
-        elif number in ALWAYS_DELIVERED or self._rand.random() >= self.undelivered_rate:
+        elif (
+            number in ALWAYS_DELIVERED
+            or number in ALWAYS_REPLIES
+            or self._rand.random() >= self.undelivered_rate
+        ):
             status = "delivered"
         else:
             status = "undelivered"
         err, stat = RECEIPT_ERRORS[status]
         return DemoReceipt(status, stat, err)
+
+    def reply(self, recipient: str, text: str) -> str | None:
+        """The phone's simulated answer to a delivered message, if it answers."""
+        if self._number(recipient) in ALWAYS_REPLIES:
+            return f"Echo: {text}"
+        if self.reply_rate and self._rand.random() < self.reply_rate:
+            return "Thanks, got it"
+        return None

@@ -9,7 +9,12 @@ from starlette.responses import Response
 
 from smsstreams.api.sms import client_ip
 from smsstreams.domain.errors import DomainError
-from smsstreams.services.accounts import authenticate_user, create_account
+from smsstreams.services.accounts import (
+    authenticate_user,
+    check_password,
+    create_account,
+    normalize_email,
+)
 
 from .security import LoginThrottle, new_csrf_token, safe_next
 from .web import Form, field_errors, flash, redirect, render, runtime_of, text, transaction
@@ -84,12 +89,32 @@ def signup_page(request: Request) -> Response:
     )
 
 
+def _signup_errors(name: str, email: str, password: str) -> dict[str, str]:
+    """Every field's problem at once (the service stops at the first)."""
+    errors: dict[str, str] = {}
+    if not name:
+        errors["name"] = "Account name is required"
+    for field, check in (
+        ("email", lambda: normalize_email(email)),
+        ("password", lambda: check_password(password)),
+    ):
+        try:
+            check()
+        except DomainError as exc:
+            errors[field] = exc.message
+    return errors
+
+
 @router.post("/signup")
 def signup(request: Request, form: Form) -> Response:
     if not runtime_of(request).settings.public_signup:
         return render(request, "auth/signup.html", {"enabled": False, "values": {}}, status=403)
     values = {"name": text(form, "name"), "email": text(form, "email")}
     password = str(form.get("password") or "")
+    errors = _signup_errors(values["name"], values["email"], password)
+    if errors:
+        context = {"enabled": True, "values": values, "errors": errors}
+        return render(request, "auth/signup.html", context, status=422)
     try:
         with transaction(request) as db:
             created = create_account(

@@ -98,6 +98,16 @@ class DetailsForm:
             errors["new_sender"] = "Enter the new Sender ID"
         return errors
 
+    def absorb_pending(self, errors: dict[str, str]) -> None:
+        """Show valid entries typed but not added as chips when the form comes back."""
+        if self.ip_entry and "allowed_ips" not in errors:
+            entry = parse_ip_entry(self.ip_entry)
+            self.allowed_ips += [] if entry in self.allowed_ips else [entry]
+            self.ip_entry = ""
+        if self.tag_entry and "tags" not in errors:
+            self.tags = clean_tags([*self.tags, self.tag_entry])
+            self.tag_entry = ""
+
     def values(self, db: Session, account_id: int) -> dict[str, Any]:
         """The service's fields; adds a pending IP/tag and creates an inline new sender."""
         ips = list(self.allowed_ips)

@@ -134,6 +134,7 @@ def _post_details(
             errors = field_errors(exc, FIELD_ALIASES)
         else:
             return _after_save(request, saved, action, 1)
+    details.absorb_pending(errors)
     return _wizard(request, user, step=1, stream=stream, details=details, errors=errors, status=422)
 
 
@@ -223,6 +224,7 @@ def edit(request: Request, user: CurrentUser, form: Form, stream_id: str) -> Res
         else:
             flash(request, "Changes saved.")
             return redirect(request, f"/streams/{stream.id}")
+    details.absorb_pending(errors)
     return _edit_page(request, user, stream, details, webhook, errors)
 
 

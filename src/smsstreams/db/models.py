@@ -98,6 +98,8 @@ class Stream(Base):
     wizard_step: Mapped[int] = mapped_column(Integer, default=1)
     token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
     token_prefix: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    webhook_secret: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    status_callbacks: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -130,6 +132,7 @@ class Message(Base):
         Index("ix_messages_demo_receipt", "status", "demo_receipt_at"),
         Index("ix_messages_expiry", "status", "expires_at"),
         Index("ix_messages_stream_created", "stream_id", "created_at"),
+        Index("ix_messages_reply_route", "sender", "recipient", "created_at"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -170,5 +173,72 @@ class MessageEvent(Base):
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSONText, nullable=True)
 
 
+class InboundMessage(Base):
+    """A message from a phone (MO): routed to a stream, or kept unrouted for the operator."""
+
+    __tablename__ = "inbound_messages"
+    __table_args__ = (Index("ix_inbound_stream_seq", "stream_id", "seq"),)
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(36), unique=True)
+    account_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    stream_id: Mapped[str | None] = mapped_column(
+        ForeignKey("streams.id", ondelete="SET NULL"), nullable=True
+    )
+    from_number: Mapped[str] = mapped_column(String(24))
+    to_number: Mapped[str] = mapped_column(String(24))
+    text: Mapped[str] = mapped_column(Text)
+    encoding: Mapped[str] = mapped_column(String(8))
+    channel: Mapped[str] = mapped_column(String(32))
+    in_reply_to: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class WebhookDelivery(Base):
+    """One event to POST/GET to a stream's webhook, retried until delivered or dead."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        Index("ix_webhook_deliveries_due", "state", "next_attempt_at"),
+        Index("ix_webhook_deliveries_stream", "stream_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    stream_id: Mapped[str] = mapped_column(ForeignKey("streams.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    event_id: Mapped[str] = mapped_column(String(80))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONText)
+    state: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    give_up_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    claimed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    last_status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class WebhookAttempt(Base):
+    __tablename__ = "webhook_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    delivery_id: Mapped[int] = mapped_column(
+        ForeignKey("webhook_deliveries.id", ondelete="CASCADE"), index=True
+    )
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    latency_ms: Mapped[int] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    response_excerpt: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
 messages_table = cast(Table, Message.__table__)
 events_table = cast(Table, MessageEvent.__table__)
+streams_table = cast(Table, Stream.__table__)
+sender_ids_table = cast(Table, SenderId.__table__)
+inbound_table = cast(Table, InboundMessage.__table__)
+deliveries_table = cast(Table, WebhookDelivery.__table__)
+attempts_table = cast(Table, WebhookAttempt.__table__)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
+import secrets
 import uuid
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -16,6 +16,7 @@ from smsstreams.domain.errors import ValidationFailed
 from smsstreams.domain.ipallow import parse_ip_entry
 from smsstreams.domain.senders import can_receive_replies
 from smsstreams.schemas import Header, StreamCreate, StreamPublic, StreamUpdate, Webhook
+from smsstreams.webhooks import guard
 
 from . import token_cache
 from .errors import Conflict, NotFound
@@ -52,6 +53,8 @@ def to_public(stream: Stream) -> StreamPublic:
         default_sender=stream.default_sender.value if stream.default_sender else CUSTOMIZED,
         demo=stream.demo,
         webhook=webhook,
+        webhook_secret=stream.webhook_secret,
+        status_callbacks=stream.status_callbacks,
         state=stream.state,
         wizard_step=stream.wizard_step,
         token_prefix=stream.token_prefix,
@@ -95,11 +98,9 @@ def clean_ips(entries: list[str]) -> list[str]:
 
 
 def clean_webhook(webhook: Webhook) -> Webhook:
-    parts = urlsplit(webhook.url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValidationFailed(
-            "invalid_url", "Webhook URL must be an absolute http:// or https:// URL", "webhook.url"
-        )
+    reason = guard.check_url(webhook.url, allow_private=guard.allow_private)
+    if reason:
+        raise ValidationFailed("invalid_url", reason, "webhook.url")
     seen: set[str] = set()
     for header in webhook.headers:
         name = header.name
@@ -243,6 +244,8 @@ def create_stream(db: Session, account_id: int, data: StreamCreate) -> StreamRes
         state=data.state,
         wizard_step=3 if data.state == "active" else data.wizard_step,
         webhook_headers=[],
+        webhook_secret=secrets.token_hex(32),
+        status_callbacks=data.status_callbacks,
         created_at=now,
         updated_at=now,
     )
@@ -275,6 +278,8 @@ def update_stream(db: Session, account_id: int, stream_id: str, data: StreamUpda
     check_two_way_sender(stream.direction, stream.default_sender)
     if data.demo is not None:
         stream.demo = data.demo
+    if data.status_callbacks is not None:
+        stream.status_callbacks = data.status_callbacks
     if data.remove_webhook:
         _set_webhook(stream, None)
     elif "webhook" in fields and data.webhook is not None:

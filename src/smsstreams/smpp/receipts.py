@@ -196,21 +196,28 @@ def format_receipt(
     err: str | int = "000",
     submitted: int = 1,
     delivered: int | None = None,
-    submit_date: datetime | None = None,
-    done_date: datetime | None = None,
+    submit_date: datetime | str | None = None,
+    done_date: datetime | str | None = None,
     text: str = "",
 ) -> str:
-    """The standard receipt text (``text`` is cut to its first 20 characters)."""
-    now = datetime.now(UTC)
+    """The standard receipt text (``text`` is cut to its first 20 characters).
+
+    Dates are datetimes (written ``YYMMDDhhmm``) or ready-made strings; default: now (UTC).
+    """
     if delivered is None:
         delivered = submitted if outcome_for_stat(stat) == "delivered" else 0
     err_text = f"{err:03d}" if isinstance(err, int) else err
     return (
         f"id:{message_id} sub:{submitted:03d} dlvrd:{delivered:03d}"
-        f" submit date:{(submit_date or now):%y%m%d%H%M}"
-        f" done date:{(done_date or now):%y%m%d%H%M}"
+        f" submit date:{_receipt_date(submit_date)} done date:{_receipt_date(done_date)}"
         f" stat:{stat} err:{err_text} text:{text[:20]}"
     )
+
+
+def _receipt_date(value: datetime | str | None) -> str:
+    if isinstance(value, str):
+        return value
+    return f"{value or datetime.now(UTC):%y%m%d%H%M}"
 
 
 # --------------------------------------------------------------------------------- message ids

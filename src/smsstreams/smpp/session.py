@@ -184,6 +184,13 @@ class NotificationReceived:
 
 
 @dataclass(frozen=True, slots=True)
+class EnquireLinkReceived:
+    """The peer checked the link; the session has already answered it."""
+
+    pdu: Pdu
+
+
+@dataclass(frozen=True, slots=True)
 class Unbound:
     """The bind ended: after our unbind was answered, or the peer's unbind (already answered)."""
 
@@ -215,6 +222,7 @@ Event = (
     | ResponseReceived
     | RequestReceived
     | NotificationReceived
+    | EnquireLinkReceived
     | Unbound
     | UnexpectedResponse
     | ProtocolError
@@ -418,6 +426,7 @@ class Session:
         seq = pdu.sequence_number
         if command_id == _C.ENQUIRE_LINK:
             self._outbox += encode(pdu.response())
+            events.append(EnquireLinkReceived(pdu))
             return
         if command_id == _C.UNBIND:
             self._outbox += encode(pdu.response())

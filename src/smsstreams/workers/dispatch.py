@@ -18,13 +18,15 @@ from typing import Any
 from sqlalchemy import Engine, Row, and_, or_, select, update
 
 from smsstreams.channels.demo import DemoChannel
-from smsstreams.db.models import messages_table
+from smsstreams.db.models import messages_table, streams_table
 from smsstreams.db.types import utcnow
+from smsstreams.services import inbound
 
 from .transitions import Move, apply
 
 log = logging.getLogger(__name__)
 _t = messages_table
+_s = streams_table
 
 Router = Callable[[str], Any | None]
 
@@ -44,7 +46,13 @@ class Dispatcher:
         lease: timedelta = timedelta(seconds=30),
         poll_interval: float = 0.5,
         route: Router = no_carrier_routes,
+        reply_window: timedelta = timedelta(days=7),
+        webhook_budget: timedelta = timedelta(hours=24),
+        on_webhooks: Callable[[], None] = lambda: None,
     ) -> None:
+        self.reply_window = reply_window
+        self.webhook_budget = webhook_budget
+        self.on_webhooks = on_webhooks
         self.engine = engine
         self.demo = demo
         self.batch = batch
@@ -156,23 +164,42 @@ class Dispatcher:
                 log.warning(
                     "%d claimed messages were taken over by another worker", len(ids) - len(still)
                 )
-            apply(conn, [m for m in moves if m.message_id in still], now)
+            queued = apply(
+                conn,
+                [m for m in moves if m.message_id in still],
+                now,
+                callback_budget=self.webhook_budget,
+            )
+        if queued:
+            self.on_webhooks()
 
     # -- demo receipts and expiry ---------------------------------------------------------
 
-    def _take(self, conn: Any, condition: Any) -> list[Row[Any]]:
-        query = select(_t.c.id, _t.c.status, _t.c.recipient).where(condition).limit(self.batch)
+    def _take(self, conn: Any, condition: Any, *extra: Any) -> list[Row[Any]]:
+        query = (
+            select(_t.c.id, _t.c.status, _t.c.recipient, *extra).where(condition).limit(self.batch)
+        )
         if self._pg:
-            query = query.with_for_update(skip_locked=True)
+            query = query.with_for_update(skip_locked=True, of=_t)
         return list(conn.execute(query))
 
     def demo_receipts(self, now: datetime) -> int:
+        webhooks = 0
         with self.engine.begin() as conn:
             rows = self._take(
                 conn,
-                and_(_t.c.status == "sent", _t.c.demo_receipt_at <= now, _t.c.channel == "demo"),
+                and_(
+                    _t.c.status == "sent",
+                    _t.c.demo_receipt_at <= now,
+                    _t.c.channel == "demo",
+                    _s.c.id == _t.c.stream_id,
+                ),
+                _t.c.sender,
+                _t.c.text,
+                _s.c.direction,
             )
             moves = []
+            replies = []
             for row in rows:
                 receipt = self.demo.receipt(row.recipient)
                 moves.append(
@@ -184,8 +211,26 @@ class Dispatcher:
                         {"demo_receipt_at": None},
                     )
                 )
-            apply(conn, moves, now)
-            return len(rows)
+                if receipt.status == "delivered" and row.direction == "two_way" and row.sender:
+                    answer = self.demo.reply(row.recipient, row.text)
+                    if answer is not None:
+                        replies.append((row.recipient, row.sender, answer))
+            webhooks += apply(conn, moves, now, callback_budget=self.webhook_budget)
+            for phone, ours, text in replies:
+                inbound.receive(
+                    conn,
+                    from_number=phone,
+                    to_number=ours,
+                    text=text,
+                    channel="demo",
+                    received_at=now,
+                    reply_window=self.reply_window,
+                    budget=self.webhook_budget,
+                )
+            webhooks += len(replies)
+        if webhooks:
+            self.on_webhooks()
+        return len(rows)
 
     def expire(self, now: datetime) -> int:
         with self.engine.begin() as conn:

@@ -8,13 +8,14 @@ status is written exactly once.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, update
+from sqlalchemy import Connection, bindparam, select, update
 
-from smsstreams.db.models import events_table, messages_table
+from smsstreams.db.models import events_table, messages_table, streams_table
 from smsstreams.domain.status import Status, check_transition, describe_error
+from smsstreams.services import webhook_deliveries
 
 
 @dataclass(slots=True)
@@ -27,12 +28,19 @@ class Move:
 
 
 _t = messages_table
+_s = streams_table
 
 
-def apply(conn: Connection, moves: list[Move], at: datetime) -> None:
-    """Write every move (already locked and checked by the caller) and its event."""
+def apply(
+    conn: Connection, moves: list[Move], at: datetime, *, callback_budget: timedelta | None = None
+) -> int:
+    """Write every move (already locked and checked by the caller) and its event.
+
+    With ``callback_budget``, streams that asked for status callbacks get a webhook
+    delivery per move, in the same transaction. Returns how many were queued.
+    """
     if not moves:
-        return
+        return 0
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for move in moves:
         check_transition(Status(move.current), Status(move.target))
@@ -62,3 +70,46 @@ def apply(conn: Connection, moves: list[Move], at: datetime) -> None:
             for m in moves
         ],
     )
+    if callback_budget is None:
+        return 0
+    return _queue_status_callbacks(conn, moves, at, callback_budget)
+
+
+def _queue_status_callbacks(
+    conn: Connection, moves: list[Move], at: datetime, budget: timedelta
+) -> int:
+    wanted = conn.execute(
+        select(_t.c.id, _t.c.internal_id, _t.c.stream_id, _t.c.recipient)
+        .join(_s, _s.c.id == _t.c.stream_id)
+        .where(
+            _t.c.id.in_([m.message_id for m in moves]),
+            _s.c.status_callbacks.is_(True),
+            _s.c.webhook_url.is_not(None),
+        )
+    ).all()
+    if not wanted:
+        return 0
+    by_id = {m.message_id: m for m in moves}
+    for row in wanted:
+        move = by_id[row.id]
+        error_code = None if move.target in ("sent", "delivered") else move.target
+        webhook_deliveries.enqueue(
+            conn,
+            stream_id=row.stream_id,
+            kind="status",
+            event_id=f"{row.id}:{move.target}",
+            payload={
+                "type": "status",
+                "message_uuid": row.id,
+                "internal_id": row.internal_id,
+                "recipient_phone": row.recipient,
+                "status": move.target,
+                "error_code": error_code,
+                "error_description": describe_error(error_code) if error_code else None,
+                "at": at.isoformat(),
+                "stream": row.stream_id,
+            },
+            now=at,
+            budget=budget,
+        )
+    return len(wanted)

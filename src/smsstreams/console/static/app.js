@@ -139,16 +139,21 @@
   }
 
   // ---- times in the reader's zone -------------------------------------------------------
-  var formatter = window.Intl ? new Intl.DateTimeFormat(undefined, {
-    year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit"
-  }) : null;
+  var formats = window.Intl ? {
+    date: new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" }),
+    precise: new Intl.DateTimeFormat(undefined, {
+      month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit", fractionalSecondDigits: 1
+    })
+  } : null;
   function localTimes(root) {
-    if (!formatter) return;
+    if (!formats || !root || !root.querySelectorAll) return;
     $$("time[data-local]", root).forEach(function (el) {
+      if (el.hasAttribute("data-localized")) return;
       var date = new Date(el.getAttribute("datetime"));
       if (!isNaN(date)) {
         el.title = el.textContent;
-        el.textContent = formatter.format(date);
+        el.textContent = (formats[el.getAttribute("data-local")] || formats.date).format(date);
+        el.setAttribute("data-localized", "");
       }
     });
   }
@@ -201,9 +206,8 @@
           if (s) s.focus();
         }
       }
-      localTimes(target);
     });
-    document.body.addEventListener("htmx:oobAfterSwap", function (event) { localTimes(event.detail.target); });
+    document.body.addEventListener("htmx:load", function (event) { localTimes(event.detail.elt); });
     document.body.addEventListener("htmx:responseError", function (event) {
       var xhr = event.detail.xhr;
       toast(xhr.status === 403 ? "Your session expired: reload the page." : "Something went wrong (" + xhr.status + "). Try again.");

@@ -1,0 +1,1 @@
+"""Webhook delivery: signing, retry policy, destination guard (pure where possible)."""
