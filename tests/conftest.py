@@ -70,16 +70,14 @@ def server(server_factory: type[Server]) -> Server:
     return server_factory().start()
 
 
-@pytest.fixture(
-    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-)
-def live_server(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+def _module_server(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    env: dict[str, str] | None = None,
 ) -> Iterator[Server]:
-    """One server per test module and database; tests make their own accounts."""
     directory = tmp_path_factory.mktemp("live")
     if request.param == "sqlite":
-        server = Server(sqlite_url(directory), directory / "data").start()
+        server = Server(sqlite_url(directory), directory / "data", env or {}).start()
         yield server
         server.stop()
         return
@@ -89,6 +87,34 @@ def live_server(
             pytest.fail(f"PostgreSQL is required under CI=true but unreachable: {problem}")
         pytest.skip(f"PostgreSQL unreachable: {problem}")
     with postgres_database() as url:
-        server = Server(url, directory / "data").start()
+        server = Server(url, directory / "data", env or {}).start()
         yield server
         server.stop()
+
+
+BOTH_DATABASES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(scope="module", params=BOTH_DATABASES)
+def live_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    """One server per test module and database; tests make their own accounts."""
+    yield from _module_server(request, tmp_path_factory)
+
+
+#: Settings for tests with webhook receivers on 127.0.0.1.
+WEBHOOK_ENV = {
+    "SMSSTREAMS_WEBHOOK_ALLOW_PRIVATE": "true",
+    "SMSSTREAMS_WEBHOOK_RETRY_BASE_SECONDS": "0.1",
+    "SMSSTREAMS_WEBHOOK_RETRY_CAP_SECONDS": "0.5",
+    "SMSSTREAMS_WEBHOOK_TIMEOUT_SECONDS": "2",
+}
+
+
+@pytest.fixture(scope="module", params=BOTH_DATABASES)
+def webhook_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    """A module's server that may call webhooks on 127.0.0.1, with quick retries."""
+    yield from _module_server(request, tmp_path_factory, WEBHOOK_ENV)

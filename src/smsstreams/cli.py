@@ -108,6 +108,28 @@ def cmd_account_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_inbound_unrouted(args: argparse.Namespace) -> int:
+    from smsstreams.db.engine import make_engine
+    from smsstreams.services.inbound import list_unrouted
+
+    settings = _settings()
+    _migrate(settings)
+    engine = make_engine(settings.resolved_database_url())
+    try:
+        with engine.connect() as conn:
+            rows = list_unrouted(conn, limit=args.limit)
+    finally:
+        engine.dispose()
+    if args.json:
+        print(json.dumps(rows))
+        return 0
+    if not rows:
+        print("No unrouted inbound messages.")
+    for row in rows:
+        print(f"{row['received_at']}  {row['from']} -> {row['to']}: {row['text']}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="smsstreams",
@@ -133,6 +155,15 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--password", required=True, help="password of the first user (8+ chars)")
     create.add_argument("--json", action="store_true", help="print {account_id, api_key} as JSON")
     create.set_defaults(func=cmd_account_create)
+
+    inbound = sub.add_parser("inbound", help="inbound (MO) messages, for the operator")
+    inbound_sub = inbound.add_subparsers(dest="inbound_command", required=True)
+    unrouted = inbound_sub.add_parser(
+        "unrouted", help="messages from phones that no stream could take, newest first"
+    )
+    unrouted.add_argument("--limit", type=int, default=100)
+    unrouted.add_argument("--json", action="store_true", help="print a JSON list")
+    unrouted.set_defaults(func=cmd_inbound_unrouted)
     return parser
 
 

@@ -125,9 +125,11 @@ def _new_console(
     problems: list[str] = []
     page.on(
         "console",
-        lambda msg: problems.append(f"console.{msg.type}: {msg.text}")
-        if msg.type == "error" and "status of 4" not in msg.text
-        else None,
+        lambda msg: (
+            problems.append(f"console.{msg.type}: {msg.text}")
+            if msg.type == "error" and "status of 4" not in msg.text
+            else None
+        ),
     )
     page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
     return context, Console(page, server, problems)

@@ -89,7 +89,9 @@ def test_create_stream_wizard_end_to_end(console: Console, screenshots: Path) ->
     expect(row).to_contain_text("Draft")
     expect(row).to_contain_text("Demo")
     page.get_by_role("link", name="Sender IDs").click()
-    expect(page.get_by_role("cell", name="12025550100", exact=True)).to_be_visible()  # created inline
+    expect(
+        page.get_by_role("cell", name="12025550100", exact=True)
+    ).to_be_visible()  # created inline
     page.get_by_role("link", name="Streams API").click()
     page.get_by_role("link", name="Login codes").click()
     expect(page.get_by_role("heading", name="Step 1: Stream API Details")).to_be_visible()
@@ -130,7 +132,9 @@ def test_create_stream_wizard_end_to_end(console: Console, screenshots: Path) ->
     expect(page.locator("#status-endpoint")).to_have_text(console.url + "/api/v1/sms/status")
     expect(page.locator("#send-headers")).to_contain_text("Authorization: YOUR_STREAM_TOKEN")
     expect(page.locator("#send-body")).to_contain_text('"recipient_phone": "12025550123"')
-    expect(page.locator("#send-curl")).to_contain_text(f"curl -X POST {console.url}/api/v1/sms/send")
+    expect(page.locator("#send-curl")).to_contain_text(
+        f"curl -X POST {console.url}/api/v1/sms/send"
+    )
     console.screenshot(screenshots / "3-stream-summary.png")
     page.get_by_role("button", name="Copy Send Request endpoint").click()
     assert page.evaluate("navigator.clipboard.readText()") == console.url + "/api/v1/sms/send"

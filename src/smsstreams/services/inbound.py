@@ -126,6 +126,7 @@ def receive(
 
 def public(record: Any) -> dict[str, Any]:
     """The inbound message as customers see it (webhook payload and polling API)."""
+
     def get(key: str) -> Any:
         return record[key] if isinstance(record, dict) else getattr(record, key)
 

@@ -926,7 +926,7 @@ def response_class(command_id: int) -> type[Pdu] | None:
 def encode(pdu: Pdu) -> bytes:
     """The wire bytes of ``pdu``.  Raises :class:`LocalProtocolError` for invalid values."""
     cls = type(pdu)
-    if _CLASSES.get(cls.command_id) is not cls:
+    if _CLASSES.get(getattr(cls, "command_id", -1)) is not cls:
         raise LocalProtocolError(f"{cls.__name__} is not an encodable PDU")
     tlvs = pdu.tlvs
     if cls.empty_body_ok and pdu.command_status and not tlvs and _all_default(pdu):

@@ -192,9 +192,13 @@ class EnquireLinkReceived:
 
 @dataclass(frozen=True, slots=True)
 class Unbound:
-    """The bind ended: after our unbind was answered, or the peer's unbind (already answered)."""
+    """The bind ended: after our unbind was answered, or the peer's unbind (already answered).
+
+    ``pdu`` is the peer's unbind, or its unbind_resp to ours.
+    """
 
     by_peer: bool
+    pdu: Pdu
 
 
 @dataclass(frozen=True, slots=True)
@@ -417,7 +421,7 @@ class Session:
                 events.append(BindFailed(pdu))
         elif command_id == _C.UNBIND:
             self._move(Transition.UNBIND_DONE)
-            events.append(Unbound(by_peer=False))
+            events.append(Unbound(by_peer=False, pdu=pdu))
         else:
             events.append(ResponseReceived(pdu, request))
 
@@ -432,7 +436,7 @@ class Session:
             self._outbox += encode(pdu.response())
             self._fail_all()
             self._move(Transition.PEER_UNBIND)
-            events.append(Unbound(by_peer=True))
+            events.append(Unbound(by_peer=True, pdu=pdu))
             return
         allowed = command_id in MAY_SEND[_OTHER[self.role], self.state]
         if not allowed:

@@ -38,7 +38,9 @@ class WebhookWorker:
         self.engine = engine
         self.settings = settings
         self.worker_id = f"wh-{uuid.uuid4().hex[:12]}"
-        self.lease = timedelta(seconds=settings.webhook_timeout_seconds * 2 + 30)
+        # Long enough for one request and storing its result; after a crash, deliveries in
+        # flight are retried this soon (receivers dedupe on the event id).
+        self.lease = timedelta(seconds=settings.webhook_timeout_seconds + 5)
         self._client = client
         self._wake = asyncio.Event()
         self._stopping = False
