@@ -31,6 +31,7 @@ from smsstreams.smpp.pdu import (
     DeliverSm,
     DeliverSmResp,
     EnquireLink,
+    LocalProtocolError,
     SubmitSm,
     SubmitSmResp,
     Unbind,
@@ -536,6 +537,32 @@ def test_mo_parts_are_redelivered_after_a_reconnect() -> None:
             sim.connections[0].abort()
             await sim.wait_until(lambda: sim.stats.deliver_resps == 1, 3)
         assert seen == [b"hello", b"hello"]
+
+    run(main())
+
+
+def test_separate_transmitter_and_receiver_binds() -> None:
+    """Carriers that want two binds: submits on the transmitter, receipts on the receiver."""
+
+    async def main() -> None:
+        received: list[str | None] = []
+
+        async def on_deliver(pdu: DeliverSm | DataSm) -> None:
+            received.append(report_from_pdu(pdu).message_id)
+
+        async with (
+            SmscSimulator(SimConfig(credentials=CREDENTIALS)) as sim,
+            make_client(sim, bind="transmitter") as tx,
+            make_client(sim, bind="receiver", on_deliver=on_deliver) as rx,
+        ):
+            await tx.wait_bound(2)
+            await rx.wait_bound(2)
+            resp = await tx.submit(submit_sm(1))
+            await sim.wait_until(lambda: sim.stats.deliver_resps == 1)
+            assert received == [resp.message_id]
+            assert tx.stats.delivers_received == 0
+            with pytest.raises(LocalProtocolError):
+                await rx.submit(submit_sm(2))
 
     run(main())
 

@@ -279,7 +279,7 @@ def test_demo_inbound_is_refused_for_non_demo_streams_and_foreign_numbers(api: A
 
 def test_demo_echo_number_replies_and_status_callbacks(api: Api, receiver: Receiver) -> None:
     api.sender(NUMBER)
-    stream, token = two_way(api, receiver, status_callbacks=True)
+    _, token = two_way(api, receiver, status_callbacks=True)
     uuid = api.send(token, msg("echo-1", phone="12025550181", text="Code 777")).json()["messages"][
         0
     ]["message_uuid"]

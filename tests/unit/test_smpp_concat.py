@@ -15,6 +15,7 @@ from smsstreams.smpp.concat import (
     alphabet_for,
     build_parts,
     decode_user_data,
+    join_parts,
     parse_udh,
     split_text,
     user_data_from_pdu,
@@ -411,3 +412,10 @@ def test_build_parts_keeps_the_template() -> None:
     udh_parts = build_parts(template, "€" * 100, reference=3)
     assert all(p.esm_class == 0x43 for p in udh_parts)
     assert template.short_message == b""  # untouched
+
+
+def test_join_parts_for_a_stored_reassembly() -> None:
+    gsm = [UserData("gsm7", gsm7_encode("x")[:1] + b"\x1b"), UserData("gsm7", b"\x65")]
+    assert join_parts(gsm) == "x€"
+    mixed = [UserData("gsm7", gsm7_encode("a")), UserData("ucs2", "ж".encode("utf-16-be"))]
+    assert join_parts(mixed) == "aж"

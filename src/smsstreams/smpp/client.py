@@ -9,7 +9,8 @@ Sending (:meth:`SmppClient.submit`, :meth:`SmppClient.data_sm`):
 * at most ``window`` requests are outstanding; callers beyond that wait for a slot;
 * ``max_per_second`` paces sends with a token bucket;
 * each response must arrive within ``response_timeout`` or the call raises
-  :class:`ResponseTimeout`;
+  :class:`ResponseTimeout` (one reaper per connection checks every tenth of the timeout, so
+  the error comes between 1.0 and 1.1 times ``response_timeout``);
 * ``ESME_RTHROTTLED`` and ``ESME_RMSGQFUL`` pause *all* sending for a back-off that doubles
   on each consecutive throttle (``throttle_delay`` .. ``throttle_max_delay``) and the request
   is retried, at most ``throttle_retries`` times; after that the throttled response is
@@ -195,6 +196,7 @@ class _Connection(asyncio.Protocol):
         # (deadline, sequence) in send order; all requests share one timeout, so the
         # deadlines are ordered and the reaper only looks at the head.
         self.deadlines: deque[tuple[float, int]] = deque()
+        self.tasks: set[asyncio.Task[None]] = set()  # on_deliver calls for this connection
         self.bind_result: asyncio.Future[BindOk | BindFailed] = loop.create_future()
         self.unbound: asyncio.Future[None] = loop.create_future()
         self.closed: asyncio.Future[None] = loop.create_future()
@@ -397,7 +399,10 @@ class SmppClient:
             raise NotBound(f"not bound after {wait_timeout}s: {self.last_error}") from None
 
     async def close(self, grace: float = 5.0) -> None:
-        """Stop: let answers in progress finish (bounded), unbind, close the connection."""
+        """Stop: no new requests; let the responses we wait for and the on_deliver calls of
+        this connection finish (at most ``grace / 2``), unbind (waiting for unbind_resp at
+        most ``response_timeout``), close.  Handlers still running after that are cancelled
+        (their deliver_sm was not acknowledged, so the SMSC will send it again)."""
         if self._closing:
             return
         self._closing = True
@@ -406,14 +411,20 @@ class SmppClient:
         deadline = loop.time() + grace
         conn = self._conn
         if conn is not None and conn.alive:
-            pending: list[asyncio.Future[Any]] = [*conn.waiters.values(), *self._tasks]
+            pending: list[asyncio.Future[Any]] = [
+                fut
+                for seq, fut in conn.waiters.items()
+                if not isinstance(conn.session.request_for(seq), EnquireLink)
+            ]
+            pending += conn.tasks
             if pending:
                 await asyncio.wait(pending, timeout=max(0.0, (deadline - loop.time()) / 2))
             if conn.session.bound:
                 try:
                     conn.session.send(Unbind())
                     conn.flush()
-                    async with asyncio.timeout(max(0.0, deadline - loop.time())):
+                    wait = min(self.response_timeout, max(0.0, deadline - loop.time()))
+                    async with asyncio.timeout(wait):
                         await asyncio.shield(conn.unbound)
                 except (TimeoutError, SmppClientError, LocalProtocolError):
                     pass
@@ -560,6 +571,8 @@ class SmppClient:
                 task = asyncio.create_task(self._handle_deliver(conn, pdu))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
+                conn.tasks.add(task)
+                task.add_done_callback(conn.tasks.discard)
             else:  # not reachable for an ESME session; answer rather than hang the peer
                 conn.respond(pdu.response(CommandStatus.ESME_RINVCMDID))
         elif isinstance(event, BindOk | BindFailed):

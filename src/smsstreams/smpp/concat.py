@@ -419,7 +419,7 @@ class Reassembler:
         if len(pending.parts) < info.total:
             return None
         del self._sets[set_key]
-        return _join(pending.parts[i] for i in range(1, info.total + 1))
+        return join_parts(pending.parts[i] for i in range(1, info.total + 1))
 
     def expire(self, now: float) -> list[Incomplete]:
         """Drop and return the sets older than ``timeout`` (plus any evicted ones)."""
@@ -442,7 +442,9 @@ class Reassembler:
         self._evicted.append(Incomplete(set_key[0], set_key[2], set_key[3], pending.parts))
 
 
-def _join(parts: Iterable[UserData]) -> str:
+def join_parts(parts: Iterable[UserData]) -> str:
+    """The text of a complete set of parts given in order (joined as code units, so a pair
+    split across parts by the sender still decodes); for a reassembly kept in a database."""
     items = list(parts)
     alphabets = {p.alphabet for p in items}
     if len(alphabets) == 1:

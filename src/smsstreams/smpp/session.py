@@ -2,7 +2,7 @@
 
 A :class:`Session` is one side of one SMPP connection, either the ESME (our client) or the
 SMSC (the simulator).  Feed it received bytes with :meth:`Session.receive_data`, which returns
-the resulting :mod:`events <Event>`; give it PDUs to send with :meth:`Session.send`; write
+the resulting events (:data:`Event`); give it PDUs to send with :meth:`Session.send`; write
 whatever :meth:`Session.data_to_send` returns to the socket.  Because the session answers some
 PDUs on its own (``enquire_link``, ``unbind``, garbage), outgoing bytes accumulate in an outbox
 (as in hyper-h2) rather than being returned by ``send``.
@@ -13,7 +13,8 @@ The session:
 * tracks outstanding requests and, with ``window``, refuses to exceed it (:class:`WindowFull`);
 * matches responses to requests (:class:`ResponseReceived`), and only lets us answer requests
   we actually received;
-* answers ``enquire_link`` and ``unbind`` itself, answers requests that are not allowed in the
+* answers ``enquire_link`` (reporting :class:`EnquireLinkReceived`) and ``unbind`` (reporting
+  :class:`Unbound`) itself, answers requests that are not allowed in the
   current state with ``ESME_RINVBNDSTS`` (``ESME_RALYBND`` for a second bind), and answers
   undecodable PDUs with the request's own response or ``generic_nack`` carrying the error
   status; when framing is lost it sends ``generic_nack`` and closes.
@@ -276,6 +277,10 @@ class Session:
     @property
     def window_open(self) -> bool:
         return self.window is None or self._windowed < self.window
+
+    def request_for(self, sequence_number: int) -> Pdu | None:
+        """Our outstanding request with this sequence number, if any."""
+        return self._outstanding.get(sequence_number)
 
     def outstanding_requests(self) -> list[Pdu]:
         """Every request of ours still waiting for a response (including link management)."""

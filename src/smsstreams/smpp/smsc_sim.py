@@ -236,7 +236,7 @@ class SmscSimulator:
         self.stats = SimStats()
         self.connections: list[SimConnection] = []
         self.received: list[Received] = []
-        #: message_id -> the submit_sm that got it
+        #: message_id -> the submit_sm that got it (kept when ``record``)
         self.messages: dict[str, SubmitSm | DataSm] = {}
         self._rng = random.Random(self.config.seed)
         self._next_id = self.config.first_message_id
@@ -376,7 +376,8 @@ class SmscSimulator:
             return
         message_id = f"{self._next_id:x}"
         self._next_id += 1
-        self.messages[message_id] = pdu
+        if cfg.record:
+            self.messages[message_id] = pdu
         resp = pdu.response(message_id=message_id)
         wants_receipt = cfg.receipts and pdu.registered_delivery & 0x03
         if wants_receipt and conn.system_id is not None:
@@ -602,13 +603,18 @@ async def serve(args: argparse.Namespace) -> None:
 
     async def ticker() -> None:
         next_mo = loop.time() + args.mo_interval
+        next_stats = loop.time() + args.stats_interval
         while True:
-            await asyncio.sleep(min(args.stats_interval, args.mo_interval))
-            if args.mo_text and loop.time() >= next_mo:
-                next_mo = loop.time() + args.mo_interval
-                with contextlib.suppress(RuntimeError):
+            now = loop.time()
+            if args.mo_text and now >= next_mo:
+                next_mo = now + args.mo_interval
+                with contextlib.suppress(RuntimeError):  # nobody bound to receive it
                     await sim.inject_mo(args.mo_text)
-            print(f"stats: {sim.stats}", flush=True)
+            if now >= next_stats:
+                next_stats = now + args.stats_interval
+                print(f"stats: {sim.stats}", flush=True)
+            wake = min(next_stats, next_mo if args.mo_text else next_stats)
+            await asyncio.sleep(max(0.0, wake - loop.time()))
 
     task = asyncio.create_task(ticker())
     await stop.wait()
