@@ -1,8 +1,9 @@
 """Browser tests: real headless Chromium (Debian's ``chromium``) driven by Playwright.
 
 One server on SQLite serves the whole browser suite (each test signs up its own account),
-so the suite stays fast. Screenshots go to a temporary folder; with
-``SMSSTREAMS_UPDATE_SCREENSHOTS=1`` they replace the ones in ``docs/screenshots/``.
+so the suite stays fast; it may call webhook receivers on 127.0.0.1, with quick retries.
+Screenshots go to a temporary folder; with ``SMSSTREAMS_UPDATE_SCREENSHOTS=1`` they
+replace the ones in ``docs/screenshots/``.
 When Chromium is missing the tests are skipped, except under ``CI=true`` (an error).
 """
 
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import WEBHOOK_ENV
 from tests.support.databases import sqlite_url
 from tests.support.server import Server
 
@@ -54,12 +56,14 @@ def chromium_path() -> str:
 @pytest.fixture(scope="session")
 def console_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     root = tmp_path_factory.mktemp("console")
-    server = Server(sqlite_url(root), root / "data").start()
+    server = Server(sqlite_url(root), root / "data", dict(WEBHOOK_ENV)).start()
     yield server
     server.kill()
 
 
-@pytest.fixture(scope="session")
+# Package scope: Playwright's sync API keeps an event loop running in the main thread, so it
+# must be gone before other suites call asyncio.run().
+@pytest.fixture(scope="package")
 def browser(chromium_path: str) -> Iterator[playwright_api.Browser]:
     with playwright_api.sync_playwright() as pw:
         browser = pw.chromium.launch(
