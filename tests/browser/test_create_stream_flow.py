@@ -203,4 +203,5 @@ def test_create_stream_wizard_end_to_end(console: Console, screenshots: Path) ->
     expect(result).to_contain_text("Test message to +12025550123")
     expect(result.locator("p .status")).to_have_text("Delivered", timeout=15_000)
     assert page.evaluate("window.__sameDocument") is True
-    console.screenshot(screenshots / "6-stream-page.png")
+    # (the stream page's screenshot, 6-stream-page.png, comes from test_two_way.py: it shows
+    # inbound messages and webhook deliveries too)

@@ -45,6 +45,8 @@ def test_one_account_never_sees_another(console_factory: Callable[..., Console])
         f"/streams/{stream_id}/edit",
         f"/streams/{stream_id}/wizard",
         f"/streams/{stream_id}/messages",
+        f"/streams/{stream_id}/inbound",
+        f"/streams/{stream_id}/webhook-deliveries",
         draft_href,
     ):
         response = bob.goto(path)
@@ -54,7 +56,7 @@ def test_one_account_never_sees_another(console_factory: Callable[..., Console])
 
     # Bob's own CSRF token does not open Alice's stream to him either.
     console_token = _token_on(bob, "/streams")
-    for action in ("delete", "pause", "token"):
+    for action in ("delete", "pause", "token", "webhook/test", "webhook-deliveries/1/replay"):
         response = page.request.post(
             f"{bob.url}/streams/{stream_id}/{action}", form={"csrf_token": console_token}
         )
@@ -82,6 +84,11 @@ def test_posts_without_the_csrf_token_are_refused(console: Console) -> None:
     assert response.status == 403
     response = page.request.post(console.url + "/signout", form={})
     assert response.status == 403
+    for action in ("webhook/test", "webhook-deliveries/1/replay"):  # the htmx buttons
+        response = page.request.post(
+            f"{console.url}/streams/{stream_id}/{action}", form={}, headers={"HX-Request": "true"}
+        )
+        assert response.status == 403, action
     console.goto("/streams")
     expect(page.get_by_role("link", name="Guarded")).to_be_visible()  # still there, still signed in
     expect(page.get_by_text("Forged")).to_have_count(0)

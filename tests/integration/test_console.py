@@ -1,13 +1,19 @@
 """The console over plain HTTP against the real server (SQLite and PostgreSQL): sessions,
-CSRF, sign-in throttling, the sign-up switch, HTML vs JSON errors, security headers."""
+CSRF, sign-in throttling, the sign-up switch, HTML vs JSON errors, security headers, and
+the two-way routes of the stream page scoped to their account."""
 
 from __future__ import annotations
 
 import re
 import stat
+import time
+from typing import Any
 
 import httpx
 
+from tests.conftest import WEBHOOK_ENV
+from tests.support.api import Api
+from tests.support.receiver import Receiver
 from tests.support.server import Server
 
 PASSWORD = "correct horse"  # what Server.create_account sets
@@ -141,3 +147,90 @@ def test_sign_up_signs_in_and_rejects_a_taken_email(server: Server) -> None:
         )
         assert again.status_code == 422
         assert "already exists" in again.text
+
+
+def _wait_for_state(api: Api, stream_id: str, state: str, count: int) -> dict[str, Any]:
+    deadline = time.monotonic() + 15
+    while True:
+        log = api.http.get(f"/api/v1/streams/{stream_id}/webhook-deliveries").json()
+        if log["states"][state] >= count or time.monotonic() > deadline:
+            return dict(log)
+        time.sleep(0.1)
+
+
+def test_two_way_routes_are_account_scoped(server_factory: type[Server]) -> None:
+    server = server_factory(env=WEBHOOK_ENV).start()
+    receiver = Receiver(default=400)
+    alice, bob = Api(server), Api(server)
+    try:
+        stream, token = alice.stream(
+            direction="two_way", webhook={"method": "POST", "url": receiver.url}
+        )
+        base = f"/streams/{stream['id']}"
+        injected = httpx.post(
+            server.url + "/api/v1/demo/inbound",
+            json={"from": "+15551230000", "to": Api.DEFAULT_SENDER, "text": "Alice's secret reply"},
+            headers={"Authorization": token or ""},
+        )
+        assert injected.status_code == 201, injected.text
+        log = _wait_for_state(alice, stream["id"], "failed", 1)
+        [delivery] = log["data"]
+        bob_stream, _ = bob.stream()
+
+        with _client(server) as client:
+            assert _sign_in(client, bob.account["email"]).status_code == 303
+            csrf = _csrf(client, "/streams")
+            for path in (
+                f"{base}/inbound",
+                f"{base}/webhook-deliveries",
+                f"{base}/webhook-deliveries?state=failed",
+            ):
+                page = client.get(path)
+                assert page.status_code == 404, path
+                assert page.headers["content-type"].startswith("text/html")
+                assert "secret reply" not in page.text and receiver.url not in page.text
+            for path in (
+                f"{base}/webhook/test",
+                f"{base}/webhook-deliveries/{delivery['id']}/replay",
+                # Alice's delivery through Bob's own stream
+                f"/streams/{bob_stream['id']}/webhook-deliveries/{delivery['id']}/replay",
+            ):
+                assert client.post(path, data={"csrf_token": csrf}).status_code == 404, path
+                htmx = {"HX-Request": "true", "X-CSRF-Token": csrf}
+                assert client.post(path, headers=htmx).status_code == 404, path
+                assert client.post(path).status_code == 403, path  # no CSRF token
+
+        time.sleep(0.3)
+        assert len(receiver.requests) == 1  # Bob queued nothing, replayed nothing
+        assert alice.http.get(f"/api/v1/streams/{stream['id']}/webhook-deliveries").json()[
+            "states"
+        ] == {"pending": 0, "delivered": 0, "failed": 1, "dead": 0}
+
+        # Alice herself gets the fragments, and her buttons work
+        receiver.default = 200
+        with _client(server) as client:
+            assert _sign_in(client, alice.account["email"]).status_code == 303
+            assert "Alice&#39;s secret reply" in client.get(f"{base}/inbound").text
+            failed = client.get(f"{base}/webhook-deliveries?state=failed")
+            assert failed.status_code == 200 and f"delivery-{delivery['id']}" in failed.text
+            csrf = _csrf(client, base)
+            replayed = client.post(
+                f"{base}/webhook-deliveries/{delivery['id']}/replay", data={"csrf_token": csrf}
+            )
+            assert replayed.status_code == 303
+            assert replayed.headers["location"] == f"{base}#deliveries-title"
+            test = client.post(
+                f"{base}/webhook/test", headers={"HX-Request": "true", "X-CSRF-Token": csrf}
+            )
+            assert test.status_code == 200 and "Test event queued" in test.text
+        log = _wait_for_state(alice, stream["id"], "delivered", 2)
+        assert log["states"] == {"pending": 0, "delivered": 2, "failed": 0, "dead": 0}
+        assert [r.headers["x-smsstreams-event"] for r in receiver.wait_for(3)] == [
+            "inbound",
+            "inbound",
+            "test",
+        ]
+    finally:
+        alice.close()
+        bob.close()
+        receiver.close()

@@ -82,8 +82,23 @@ def test_webhook_form_rows_and_removal() -> None:
     values = webhook.values()
     assert values["webhook"].url == "https://example.com/in"
     assert values["webhook"].headers[0].name == "X-Key"
-    assert WebhookForm().values() == {"remove_webhook": True}
+    assert values["status_callbacks"] is False
+    assert WebhookForm().values() == {"remove_webhook": True, "status_callbacks": False}
     assert WebhookForm.from_form(form(("webhook_method", "PUT"))).method == "POST"
+
+
+def test_webhook_form_status_callbacks_checkbox() -> None:
+    checked = WebhookForm.from_form(
+        form(("webhook_url", "https://example.com/in"), ("status_callbacks", "on"))
+    )
+    assert checked.status_callbacks is True
+    assert checked.values()["status_callbacks"] is True
+    assert WebhookForm.from_form(form(("webhook_url", "https://e.com"))).status_callbacks is False
+    # kept when the URL is cleared, so turning the webhook back on keeps the choice
+    assert WebhookForm(status_callbacks=True).values() == {
+        "remove_webhook": True,
+        "status_callbacks": True,
+    }
 
 
 @pytest.mark.parametrize(

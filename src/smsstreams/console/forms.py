@@ -141,6 +141,7 @@ class WebhookForm:
     method: Literal["GET", "POST"] = "POST"
     url: str = ""
     headers: list[tuple[str, str]] = field(default_factory=list)
+    status_callbacks: bool = False
 
     @classmethod
     def from_form(cls, form: FormData) -> WebhookForm:
@@ -150,20 +151,23 @@ class WebhookForm:
             method="GET" if text(form, "webhook_method") == "GET" else "POST",
             url=text(form, "webhook_url"),
             headers=rows,
+            status_callbacks=text(form, "status_callbacks") in ("on", "true", "1"),
         )
 
     @classmethod
     def from_stream(cls, stream: StreamPublic) -> WebhookForm:
         if stream.webhook is None:
-            return cls()
+            return cls(status_callbacks=stream.status_callbacks)
         return cls(
             method=stream.webhook.method,
             url=stream.webhook.url,
             headers=[(h.name, h.value) for h in stream.webhook.headers],
+            status_callbacks=stream.status_callbacks,
         )
 
     def values(self) -> dict[str, Any]:
-        """``webhook`` (validated by the service) or ``remove_webhook`` when left empty."""
+        """``webhook`` (validated by the service) or ``remove_webhook`` when left empty, and
+        ``status_callbacks``."""
         for name, value in self.headers:
             if not name:
                 raise ValidationFailed(
@@ -176,9 +180,12 @@ class WebhookForm:
                 raise ValidationFailed(
                     "required", "Enter the webhook URL, or remove the headers", "webhook.url"
                 )
-            return {"remove_webhook": True}
+            return {"remove_webhook": True, "status_callbacks": self.status_callbacks}
         headers = [Header(name=n, value=v) for n, v in self.headers]
-        return {"webhook": Webhook(method=self.method, url=self.url, headers=headers)}
+        return {
+            "webhook": Webhook(method=self.method, url=self.url, headers=headers),
+            "status_callbacks": self.status_callbacks,
+        }
 
 
 def save_details(

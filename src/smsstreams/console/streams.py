@@ -29,6 +29,7 @@ from .web import (
     text,
     transaction,
 )
+from .webhooks import delivery_context, inbound_context
 
 router = APIRouter(include_in_schema=False)
 
@@ -103,11 +104,15 @@ def _stream_page(
             return redirect(request, f"/streams/{stream.id}/wizard")
         senders = sender_choices(db, user.account_id)
         log = _log_context(db, stream.id, request.query_params.get("status", ""))
+        deliveries = delivery_context(db, stream.id, request.query_params.get("state", ""))
+        replies = inbound_context(db, stream.id)
     context = {
         "stream": stream,
         "senders": senders,
         "previews": previews_for(request, stream, senders),
         **log,
+        **deliveries,
+        **replies,
         **(extra or {}),
     }
     return render(request, "streams/detail.html", context, user=user)

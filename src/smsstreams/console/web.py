@@ -42,6 +42,12 @@ DIRECTIONS = {"two_way": "Two-Way", "one_way": "One-Way"}
 TYPES = {"otp": "OTP"}
 STATUSES = [s.value for s in Status]
 FINAL_STATUSES = {"delivered", "undelivered", "expired", "rejected", "sent_failed", "no_routes"}
+DELIVERY_STATE_HELP = {
+    "pending": "Being delivered: timeouts, 5xx, 408 and 429 are retried with backoff",
+    "delivered": "The webhook answered 2xx",
+    "failed": "Not retried: the webhook answered 3xx or 4xx, or its address is not allowed",
+    "dead": "Given up: no 2xx within the attempts or the time allowed",
+}
 
 
 def _fmt_time(value: datetime | str | None) -> str:
@@ -73,6 +79,7 @@ templates.env.globals.update(
     TYPES=TYPES,
     FINAL_STATUSES=FINAL_STATUSES,
     STATUSES=STATUSES,
+    DELIVERY_STATE_HELP=DELIVERY_STATE_HELP,
 )
 
 

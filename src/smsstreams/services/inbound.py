@@ -160,3 +160,12 @@ def list_unrouted(conn: Connection, *, limit: int = 100) -> list[dict[str, Any]]
         select(t).where(t.c.stream_id.is_(None)).order_by(t.c.seq.desc()).limit(limit)
     ).all()
     return [public(r) for r in rows]
+
+
+def recent_for_stream(conn: Connection, stream_id: str, *, limit: int = 20) -> list[dict[str, Any]]:
+    """The stream's newest inbound messages first (the console's list)."""
+    t = inbound_table
+    rows = conn.execute(
+        select(t).where(t.c.stream_id == stream_id).order_by(t.c.seq.desc()).limit(limit)
+    ).all()
+    return [{**public(r), "encoding": r.encoding, "channel": r.channel} for r in rows]

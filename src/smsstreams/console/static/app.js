@@ -1,5 +1,5 @@
 // smsstreams console: the little behaviour the pages need beyond htmx.
-// Dialogs, copy buttons, chips and header rows, live message log, local times.
+// Dialogs, copy buttons, chips and header rows, live logs, the webhook secret, local times.
 (function () {
   "use strict";
 
@@ -56,7 +56,7 @@
 
   // ---- clicks ---------------------------------------------------------------------------
   document.addEventListener("click", function (event) {
-    var target = event.target.closest("[data-open-dialog], [data-close-dialog], [data-copy], [data-remove-chip], [data-remove-row], [data-add-row]");
+    var target = event.target.closest("[data-open-dialog], [data-close-dialog], [data-copy], [data-remove-chip], [data-remove-row], [data-add-row], [data-reveal], [data-show-message]");
     if (!target) return;
     if (target.hasAttribute("data-open-dialog")) {
       var dialog = document.getElementById(target.getAttribute("data-open-dialog"));
@@ -81,8 +81,37 @@
       else if (rows) { var last = rows.querySelector(".header-row:last-child input"); if (last) last.focus(); }
     } else if (target.hasAttribute("data-add-row")) {
       addRow($(target.getAttribute("data-add-row")), $(target.getAttribute("data-target")), true);
+    } else if (target.hasAttribute("data-reveal")) {
+      reveal(target);
+    } else if (target.hasAttribute("data-show-message")) {
+      event.preventDefault();
+      if (!showMessage(target.getAttribute("data-show-message"))) {
+        toast("That message is not in the log above (filtered, or older than the newest 50).");
+      }
     }
   });
+
+  // A secret shown as dots until asked for; Copy works either way.
+  function reveal(button) {
+    var input = $(button.getAttribute("data-reveal"));
+    if (!input) return;
+    var shown = input.type === "password";
+    input.type = shown ? "text" : "password";
+    button.textContent = shown ? "Hide" : "Reveal";
+  }
+
+  // "In reply to" in the inbound list: open that message in the log and bring it into view.
+  function showMessage(uuid) {
+    var row = document.getElementById("message-" + uuid);
+    if (!row) return false;
+    row.open = true;
+    row.classList.add("is-highlighted");
+    setTimeout(function () { row.classList.remove("is-highlighted"); }, 2400);
+    row.scrollIntoView({ block: "center", behavior: "smooth" });
+    var summary = row.querySelector("summary");
+    if (summary) summary.focus({ preventScroll: true });
+    return true;
+  }
 
   function addRow(template, container, focus) {
     if (!template || !container) return;
@@ -112,9 +141,10 @@
       }
     }
     if (el.matches("[data-autosubmit]") && el.form) el.form.requestSubmit();
-    if (el.matches("#status-filter")) {
+    var param = el.matches("#status-filter") ? "status" : el.matches("#delivery-state-filter") ? "state" : null;
+    if (param) {
       var url = new URL(window.location.href);
-      if (el.value) url.searchParams.set("status", el.value); else url.searchParams.delete("status");
+      if (el.value) url.searchParams.set(param, el.value); else url.searchParams.delete(param);
       history.replaceState(null, "", url.toString());
     }
   });
@@ -143,7 +173,8 @@
     date: new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" }),
     precise: new Intl.DateTimeFormat(undefined, {
       month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit", fractionalSecondDigits: 1
-    })
+    }),
+    clock: new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit" })
   } : null;
   function localTimes(root) {
     if (!formats || !root || !root.querySelectorAll) return;
@@ -180,32 +211,50 @@
         if (entry) entry.focus();
       }
     });
-    // Keep open timelines open and focus in place while the log refreshes itself.
+    // The live logs (messages, inbound, webhook deliveries) refresh themselves: an unchanged
+    // answer is not swapped in; otherwise open rows stay open and focus stays in place.
     var openIds = [];
-    var focusedId = null;
+    var focused = null;  // selectors to put the focus back on, first found wins
+    function summaryOf(details) { return 'details[data-id="' + details.getAttribute("data-id") + '"] > summary'; }
     document.body.addEventListener("htmx:beforeRequest", function (event) {
       if (event.detail.elt.hasAttribute("data-poll") && document.hidden) event.preventDefault();
     });
     document.body.addEventListener("htmx:beforeSwap", function (event) {
       var target = event.detail.target;
-      if (!target || target.id !== "message-log") return;
+      if (!target || !target.hasAttribute("data-poll") || !event.detail.shouldSwap) return;
+      var text = event.detail.serverResponse;
+      if (event.detail.elt === target && text === target.__lastPoll) { event.detail.shouldSwap = false; return; }
+      target.__lastPoll = event.detail.elt === target ? text : null;
       openIds = $$("details[open]", target).map(function (d) { return d.getAttribute("data-id"); });
       var active = document.activeElement;
-      var row = active && target.contains(active) ? active.closest("details") : null;
-      focusedId = row ? row.getAttribute("data-id") : null;
+      focused = [];
+      if (active && target.contains(active)) {
+        if (active.id) focused.push("#" + CSS.escape(active.id));
+        if (active.tagName === "SUMMARY" && active.parentElement.getAttribute("data-id")) {
+          focused.push(summaryOf(active.parentElement));
+        }
+        // else, or when it is gone (a Replay button), the summary of its row
+        var box = active.closest(".delivery-row") || active.closest("details[data-id]");
+        var row = box && (box.matches("details[data-id]") ? box : box.querySelector("details[data-id]"));
+        if (row) focused.push(summaryOf(row));
+      }
     });
     document.body.addEventListener("htmx:afterSwap", function (event) {
       var target = event.detail.target;
-      if (target && target.id === "message-log") {
+      if (target && target.hasAttribute("data-poll")) {
         openIds.forEach(function (id) {
-          var d = target.querySelector('details[data-id="' + id + '"]');
+          var d = id && target.querySelector('details[data-id="' + id + '"]');
           if (d) d.open = true;
         });
-        if (focusedId) {
-          var s = target.querySelector('details[data-id="' + focusedId + '"] > summary');
-          if (s) s.focus();
+        for (var i = 0; focused && i < focused.length; i++) {
+          var again = target.querySelector(focused[i]);
+          if (again) { again.focus(); break; }
         }
+        focused = null;
       }
+    });
+    document.body.addEventListener("toast", function (event) {
+      if (event.detail && event.detail.value) toast(event.detail.value);
     });
     document.body.addEventListener("htmx:load", function (event) { localTimes(event.detail.elt); });
     document.body.addEventListener("htmx:responseError", function (event) {
