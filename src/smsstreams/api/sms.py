@@ -7,9 +7,11 @@ message with the pure ``prepare``, and hands all rows to the group-commit writer
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import ipaddress
 import json
+import logging
 from datetime import timedelta
 from typing import Any
 
@@ -31,6 +33,7 @@ from smsstreams.services.token_cache import StreamAuth
 
 from .deps import bearer
 
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["sms"])
 
 MAX_BODY = 4 * 1024 * 1024
@@ -196,6 +199,38 @@ def client_ip(request: Request, runtime: Runtime) -> str:
     return hops[0] if hops else peer
 
 
+_loading: dict[str, asyncio.Future[StreamAuth | None]] = {}
+_refreshing: set[asyncio.Task[StreamAuth | None]] = set()
+
+
+async def _load_once(runtime: Runtime, token_hash: str) -> StreamAuth | None:
+    """Look a token up; requests that miss the cache at the same time share one look-up."""
+    pending = _loading.get(token_hash)
+    if pending is not None:
+        return await asyncio.shield(pending)
+    future: asyncio.Future[StreamAuth | None] = asyncio.get_running_loop().create_future()
+    _loading[token_hash] = future
+    try:
+        auth = await run_in_threadpool(_load_auth, runtime, token_hash)
+        token_cache.put(token_hash, auth)
+        future.set_result(auth)
+        return auth
+    except BaseException as exc:
+        future.set_exception(exc)
+        future.exception()  # retrieved: no "never retrieved" warning when nobody waits
+        raise
+    finally:
+        del _loading[token_hash]
+
+
+def _refreshed(task: asyncio.Task[StreamAuth | None]) -> None:
+    _refreshing.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        log.warning(
+            "refreshing a stream token failed; the cached entry is kept: %r", task.exception()
+        )
+
+
 async def stream_for_request(request: Request, *, sending: bool) -> StreamAuth:
     runtime: Runtime = request.app.state.runtime
     token = bearer(request)
@@ -204,10 +239,13 @@ async def stream_for_request(request: Request, *, sending: bool) -> StreamAuth:
             "missing_token", "Send the stream's token in the Authorization header", "Authorization"
         )
     token_hash = hashlib.sha256(token.encode()).hexdigest()
-    hit, auth = token_cache.cached(token_hash)
-    if not hit:
-        auth = await run_in_threadpool(_load_auth, runtime, token_hash)
-        token_cache.put(token_hash, auth)
+    state, auth = token_cache.cached(token_hash)
+    if state == "missing":
+        auth = await _load_once(runtime, token_hash)
+    elif state == "stale" and token_hash not in _loading:
+        task = asyncio.create_task(_load_once(runtime, token_hash))
+        _refreshing.add(task)
+        task.add_done_callback(_refreshed)
     if auth is None:
         raise Unauthorized("invalid_token", "This token is not valid", "Authorization")
     if sending and auth.state != "active":
@@ -306,7 +344,9 @@ async def send(request: Request) -> Response:
     return _json({"status": accepted > 0, "messages": results}, 202)
 
 
-for path in ("/api/v1/sms/send", "/simple_send/", "/simple_send"):
+SEND_PATHS = ("/api/v1/sms/send", "/simple_send/", "/simple_send")
+
+for path in SEND_PATHS:
     router.add_api_route(
         path,
         send,

@@ -21,7 +21,6 @@ recipients replies "Thanks, got it" when the receipt comes.
 from __future__ import annotations
 
 import random
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -68,17 +67,23 @@ class DemoChannel:
         self.delay_max = delay_max
         self.undelivered_rate = undelivered_rate
         self._rand = rand or random.Random()
+        self._batch_at: datetime | None = None
+        self._batch_delay = 0.0
 
     @staticmethod
     def _number(recipient: str) -> int:
         return int(recipient.lstrip("+"))
 
     def submit(self, recipient: str, segments: int, now: datetime) -> DemoSubmit:
-        ids = [uuid.uuid4().hex[:16] for _ in range(segments)]
+        """Accept a message. All messages submitted at the same ``now`` (one dispatcher
+        batch) share one receipt time and carry no carrier ids, so the batch is recorded
+        with a few statements; the delay still varies from batch to batch."""
         if self._number(recipient) in NEVER_RECEIPT:
-            return DemoSubmit(ids, None)
-        delay = self._rand.uniform(self.delay_min, self.delay_max)
-        return DemoSubmit(ids, now + timedelta(seconds=delay))
+            return DemoSubmit([], None)
+        if self._batch_at != now:
+            self._batch_at = now
+            self._batch_delay = self._rand.uniform(self.delay_min, self.delay_max)
+        return DemoSubmit([], now + timedelta(seconds=self._batch_delay))
 
     def receipt(self, recipient: str) -> DemoReceipt:
         number = self._number(recipient)

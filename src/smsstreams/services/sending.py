@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import queue
 import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, select, tuple_
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, Engine, select, text, tuple_
 
 from smsstreams.db.models import messages_table
 from smsstreams.domain.encoding import segment
@@ -78,6 +78,7 @@ def prepare(
     now: datetime,
     validity: timedelta,
     max_segments: int,
+    message_id: str | None = None,
 ) -> dict[str, Any] | Rejected:
     """Check one message of a Send request; return its row or why it was refused."""
     if not isinstance(item, dict):
@@ -130,7 +131,7 @@ def prepare(
     except DomainError as exc:
         return Rejected(internal_id, exc)
     return {
-        "id": str(uuid.uuid4()),
+        "id": message_id or str(uuid.uuid4()),
         "stream_id": auth.stream_id,
         "account_id": auth.account_id,
         "internal_id": internal_id,
@@ -147,6 +148,12 @@ def prepare(
         "created_at": now,
         "updated_at": now,
     }
+
+
+def new_message_ids(count: int) -> list[str]:
+    """Random (version 4) UUIDs from one read of the system's randomness, not one per id."""
+    raw = os.urandom(16 * count)
+    return [str(uuid.UUID(bytes=raw[i : i + 16], version=4)) for i in range(0, 16 * count, 16)]
 
 
 def _resolve_sender(auth: StreamAuth, value: Any) -> str | None:
@@ -189,34 +196,70 @@ class StorageUnavailable(DomainError):
     http_status = 503
 
 
+_COLUMNS = (
+    "id", "stream_id", "account_id", "internal_id", "sender", "recipient", "text", "encoding",
+    "segments", "status", "channel", "attempts", "next_attempt_at", "expires_at", "created_at",
+    "updated_at",
+)  # fmt: skip
+_PG_TYPES = (
+    "varchar", "varchar", "integer", "varchar", "varchar", "varchar", "text", "varchar",
+    "integer", "varchar", "varchar", "integer", "timestamptz", "timestamptz", "timestamptz",
+    "timestamptz",
+)  # fmt: skip
+_DATETIMES = frozenset({"next_attempt_at", "expires_at", "created_at", "updated_at"})
+
+# One fixed statement per database, so drivers parse it once. PostgreSQL: the rows travel as
+# one array per column; ON CONFLICT settles a repeated internal_id even across processes.
+_PG_ARRAYS = ", ".join(f"CAST(:{c} AS {t}[])" for c, t in zip(_COLUMNS, _PG_TYPES, strict=True))
+_PG_INSERT = text(
+    f"INSERT INTO messages ({', '.join(_COLUMNS)}) SELECT * FROM unnest({_PG_ARRAYS}) "
+    "ON CONFLICT (stream_id, internal_id) DO NOTHING RETURNING id"
+)
+# SQLite: this process holds the only write lock, so a look-up of the repeated internal_ids
+# followed by a plain executemany is exact (a clash would raise, never pass silently).
+_SQLITE_INSERT = (
+    f"INSERT INTO messages ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
+)
+_SQLITE_KEYS_CHUNK = 400
+
+
+def _sqlite_datetime(value: datetime) -> str:
+    """The text SQLAlchemy stores for our UTC datetimes on SQLite (see db/types.py)."""
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
 class SendWriter:
     """One thread, one write connection: commits every waiting request in one transaction."""
 
     MAX_ROWS_PER_COMMIT = 5000
+    POSTGRES_WRITERS = 2
 
     def __init__(self, engine: Engine, on_commit: Callable[[], None] = lambda: None) -> None:
         self._engine = engine
         self._on_commit = on_commit
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._run, name="send-writer", daemon=True)
-        dialect = engine.dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        self._insert = (
-            insert(messages_table)
-            .on_conflict_do_nothing(index_elements=["stream_id", "internal_id"])
-            .returning(messages_table.c.id)
-        )
+        self._postgres = engine.dialect.name == "postgresql"
+        # SQLite has one writer at a time anyway. PostgreSQL takes several: while one
+        # connection waits for its commit, the next group is already being inserted.
+        count = self.POSTGRES_WRITERS if self._postgres else 1
+        self._threads = [
+            threading.Thread(target=self._run, name=f"send-writer-{i}", daemon=True)
+            for i in range(count)
+        ]
         self._started = False
 
     def start(self) -> None:
         if not self._started:
             self._started = True
-            self._thread.start()
+            for thread in self._threads:
+                thread.start()
 
     def stop(self) -> None:
         if self._started:
-            self._queue.put(None)
-            self._thread.join(timeout=10)
+            for _ in self._threads:
+                self._queue.put(None)
+            for thread in self._threads:
+                thread.join(timeout=10)
             self._started = False
 
     async def store(self, rows: list[dict[str, Any]]) -> list[Accepted]:
@@ -266,22 +309,10 @@ class SendWriter:
     def _commit(self, jobs: list[_Job]) -> None:
         rows = [row for job in jobs for row in job.rows]
         with self._engine.begin() as conn:
-            inserted = {r[0] for r in conn.execute(self._insert, rows)}
-            existing: dict[tuple[str, str], Any] = {}
-            missing = [(r["stream_id"], r["internal_id"]) for r in rows if r["id"] not in inserted]
-            if missing:
-                t = messages_table
-                found = conn.execute(
-                    select(
-                        t.c.stream_id,
-                        t.c.internal_id,
-                        t.c.id,
-                        t.c.status,
-                        t.c.encoding,
-                        t.c.segments,
-                    ).where(tuple_(t.c.stream_id, t.c.internal_id).in_(missing))
-                )
-                existing = {(f[0], f[1]): f for f in found}
+            if self._postgres:
+                inserted, existing = self._insert_postgres(conn, rows)
+            else:
+                inserted, existing = self._insert_sqlite(conn, rows)
         for job in jobs:
             job.results = []
             for r in job.rows:
@@ -291,7 +322,57 @@ class SendWriter:
                     )
                 else:
                     f = existing[(r["stream_id"], r["internal_id"])]
-                    job.results.append(Accepted(r["internal_id"], f[2], f[3], f[4], f[5], True))
+                    job.results.append(Accepted(r["internal_id"], f[0], f[1], f[2], f[3], True))
+
+    def _insert_postgres(
+        self, conn: Connection, rows: list[dict[str, Any]]
+    ) -> tuple[set[str], dict[tuple[str, str], Any]]:
+        columns = {c: [r[c] for r in rows] for c in _COLUMNS}
+        inserted = {r[0] for r in conn.execute(_PG_INSERT, columns)}
+        missing = [(r["stream_id"], r["internal_id"]) for r in rows if r["id"] not in inserted]
+        existing: dict[tuple[str, str], Any] = {}
+        if missing:
+            t = messages_table
+            found = conn.execute(
+                select(
+                    t.c.stream_id, t.c.internal_id, t.c.id, t.c.status, t.c.encoding, t.c.segments
+                ).where(tuple_(t.c.stream_id, t.c.internal_id).in_(missing))
+            )
+            existing = {(f[0], f[1]): tuple(f[2:]) for f in found}
+        return inserted, existing
+
+    def _insert_sqlite(
+        self, conn: Connection, rows: list[dict[str, Any]]
+    ) -> tuple[set[str], dict[tuple[str, str], Any]]:
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        existing: dict[tuple[str, str], Any] = {}
+        keys = list({(r["stream_id"], r["internal_id"]) for r in rows if r["internal_id"]})
+        for i in range(0, len(keys), _SQLITE_KEYS_CHUNK):
+            chunk = keys[i : i + _SQLITE_KEYS_CHUNK]
+            cursor.execute(
+                "SELECT stream_id, internal_id, id, status, encoding, segments FROM messages "
+                f"WHERE (stream_id, internal_id) IN (VALUES {', '.join(['(?, ?)'] * len(chunk))})",
+                [v for key in chunk for v in key],
+            )
+            existing.update({(f[0], f[1]): tuple(f[2:]) for f in cursor.fetchall()})
+        new: list[tuple[Any, ...]] = []
+        seen: set[tuple[str, str]] = set()
+        for r in rows:
+            key = (r["stream_id"], r["internal_id"])
+            if r["internal_id"]:
+                if key in existing or key in seen:
+                    continue
+                seen.add(key)
+            new.append(tuple(_sqlite_datetime(r[c]) if c in _DATETIMES else r[c] for c in _COLUMNS))
+        cursor.executemany(_SQLITE_INSERT, new)
+        cursor.close()
+        inserted = {row[0] for row in new}
+        for r in rows:  # a repeat inside this very commit points at its first copy
+            key = (r["stream_id"], r["internal_id"])
+            if r["id"] not in inserted and key not in existing:
+                first = next(x for x in rows if (x["stream_id"], x["internal_id"]) == key)
+                existing[key] = (first["id"], "queued", first["encoding"], first["segments"])
+        return inserted, existing
 
 
 def _set_result(future: asyncio.Future[list[Accepted]], value: list[Accepted]) -> None:

@@ -33,11 +33,13 @@ _entries: dict[str, tuple[float, StreamAuth | None]] = {}
 ttl_seconds = 2.0
 
 
-def cached(token_hash: str) -> tuple[bool, StreamAuth | None]:
+def cached(token_hash: str) -> tuple[str, StreamAuth | None]:
+    """("fresh" | "stale" | "missing", value). A stale value may still be served while
+    one look-up refreshes it, so the whole traffic never waits on an expiry at once."""
     hit = _entries.get(token_hash)
-    if hit is not None and hit[0] > time.monotonic():
-        return True, hit[1]
-    return False, None
+    if hit is None:
+        return "missing", None
+    return ("fresh" if hit[0] > time.monotonic() else "stale"), hit[1]
 
 
 def put(token_hash: str, value: StreamAuth | None) -> None:

@@ -7,13 +7,15 @@ status is written exactly once.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, String, bindparam, literal, select, update
 
 from smsstreams.db.models import events_table, messages_table, streams_table
+from smsstreams.db.types import JSONText, UTCDateTime
 from smsstreams.domain.status import Status, check_transition, describe_error
 from smsstreams.services import webhook_deliveries
 
@@ -31,32 +33,76 @@ _t = messages_table
 _s = streams_table
 
 
+_CHUNK = 500
+
+
+def _group_key(move: Move) -> str:
+    """Moves with the same target, values and detail are written by one statement."""
+    return json.dumps([move.target, move.values, move.detail], sort_keys=True, default=str)
+
+
 def apply(
     conn: Connection, moves: list[Move], at: datetime, *, callback_budget: timedelta | None = None
 ) -> int:
     """Write every move (already locked and checked by the caller) and its event.
 
+    Moves that set the same values are written set-wise (one UPDATE and one INSERT ...
+    SELECT per group), so a batch costs a few statements, not a few per message.
     With ``callback_budget``, streams that asked for status callbacks get a webhook
     delivery per move, in the same transaction. Returns how many were queued.
     """
     if not moves:
         return 0
-    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    groups: dict[str, list[Move]] = {}
     for move in moves:
         check_transition(Status(move.current), Status(move.target))
-        error_code = None if move.target in ("sent", "delivered") else move.target
-        params = {
-            "_id": move.message_id,
-            "status": move.target,
-            "error_code": error_code,
-            "error_description": describe_error(error_code) if error_code else None,
-            "updated_at": at,
-            "lease_until": None,
-            "claimed_by": None,
-            **move.values,
-        }
-        groups.setdefault(tuple(sorted(params)), []).append(params)
-    for keys, params_list in groups.items():
+        groups.setdefault(_group_key(move), []).append(move)
+    singles = [group[0] for group in groups.values() if len(group) == 1]
+    if singles:
+        _apply_each(conn, singles, at)
+    for group in groups.values():
+        if len(group) == 1:
+            continue
+        first = group[0]
+        values = {**_row_values(first, at), **first.values}
+        event = select(
+            _t.c.id,
+            literal(first.target, String),
+            literal(at, UTCDateTime),
+            literal(first.detail, JSONText),
+        )
+        for i in range(0, len(group), _CHUNK):
+            ids = [m.message_id for m in group[i : i + _CHUNK]]
+            conn.execute(update(_t).where(_t.c.id.in_(ids)).values(values))
+            conn.execute(
+                events_table.insert().from_select(
+                    ["message_id", "status", "at", "detail"], event.where(_t.c.id.in_(ids))
+                )
+            )
+    if callback_budget is None:
+        return 0
+    return _queue_status_callbacks(conn, moves, at, callback_budget)
+
+
+def _row_values(move: Move, at: datetime) -> dict[str, Any]:
+    error_code = None if move.target in ("sent", "delivered") else move.target
+    return {
+        "status": move.target,
+        "error_code": error_code,
+        "error_description": describe_error(error_code) if error_code else None,
+        "updated_at": at,
+        "lease_until": None,
+        "claimed_by": None,
+    }
+
+
+def _apply_each(conn: Connection, moves: list[Move], at: datetime) -> None:
+    """Moves with values of their own (carrier ids, errors): executemany, row by row."""
+    by_keys: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for move in moves:
+        params = {"_id": move.message_id, **_row_values(move, at), **move.values}
+        by_keys.setdefault(tuple(sorted(params)), []).append(params)
+    for keys, params_list in by_keys.items():
         stmt = (
             update(_t)
             .where(_t.c.id == bindparam("_id"))
@@ -70,9 +116,6 @@ def apply(
             for m in moves
         ],
     )
-    if callback_budget is None:
-        return 0
-    return _queue_status_callbacks(conn, moves, at, callback_budget)
 
 
 def _queue_status_callbacks(
