@@ -27,6 +27,7 @@ SEND_PATH = "/api/v1/sms/send"
 FIRST_NUMBER = 12025550100
 NUMBERS = 50
 MAX_SAMPLES = 5
+SLOWEST = 10
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ class LoadResult:
     status_counts: dict[str, int] = field(default_factory=dict)
     error_samples: list[str] = field(default_factory=list)
     per_second: list[int] = field(default_factory=list)
+    slowest: list[tuple[float, float]] = field(default_factory=list)  # (ms, s after start)
     cpu_s: float = 0.0
 
     @property
@@ -125,6 +127,7 @@ class LoadRun:
         self.requests = requests
         self.next = 0
         self.latencies: list[float] = []
+        self.starts: list[float] = []
         self.accept_times: list[tuple[float, int]] = []
         self.result = LoadResult()
 
@@ -172,6 +175,7 @@ class LoadRun:
                         read_chunked(reader) if length is None else reader.readexactly(length)
                     )
                 self.latencies.append(perf() - started)
+                self.starts.append(started)
                 self._answer(status, body, time.monotonic())
             except (OSError, TimeoutError, ValueError, asyncio.IncompleteReadError) as exc:
                 self.result.transport_errors += 1
@@ -206,6 +210,8 @@ class LoadRun:
             name: percentile(ordered, q) * 1000
             for name, q in (("p50", 0.50), ("p95", 0.95), ("p99", 0.99), ("max", 1.0))
         }
+        worst = sorted(range(len(self.latencies)), key=self.latencies.__getitem__)[-SLOWEST:]
+        r.slowest = [(self.latencies[i] * 1000, self.starts[i] - started) for i in reversed(worst)]
         seconds = int(r.duration_s) + 1
         r.per_second = [0] * seconds
         for at, n in self.accept_times:

@@ -40,6 +40,7 @@ COLUMNS: list[tuple[str, str, str]] = [
     ("srv cores", "server_cores", ".2f"),
     ("rss MB", "server_peak_rss_mb", ".0f"),
     ("lg cpu s", "loadgen_cpu_s", ".1f"),
+    ("pg cpu s", "postgres_cpu_s", ".1f"),
     ("other cpu s", "other_cpu_s", ".1f"),
     ("busy cores", "machine_cores", ".2f"),
 ]

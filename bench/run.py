@@ -30,6 +30,7 @@ from .server import (
     machine_busy_seconds,
     peak_rss_mb,
     postgres_admin_url,
+    postgres_cpu_seconds,
     postgres_unavailable,
     request,
 )
@@ -39,6 +40,13 @@ ROOT = Path(__file__).resolve().parent.parent
 SHAPES = {"single": (1, 50), "batch": (100, 10)}
 POLL_S = 0.1
 DELIVERY_GIVE_UP_S = 120.0
+RESERVED_ENV = {
+    "SMSSTREAMS_DATABASE_URL",
+    "SMSSTREAMS_DATA_DIR",
+    "SMSSTREAMS_HOST",
+    "SMSSTREAMS_PORT",
+    "SMSSTREAMS_CONFIG",
+}
 QUIET_SAMPLE_S = 1.0
 QUIET_MAX_CORES = 0.15
 FINAL = ("delivered", "undelivered", "expired", "rejected", "sent_failed", "no_routes")
@@ -58,7 +66,9 @@ class Deadline:
 def run_load(
     cfg: LoadConfig, server_pid: int, deadline: Deadline
 ) -> tuple[dict[str, Any], float, float]:
-    """Run the load generator; returns its result, the server's and the machine's busy CPU s."""
+    """Run the load generator; returns its result, and the CPU s of the server and of the whole
+    machine during the load (the result also gets ``postgres_cpu_s``: all postgres processes).
+    """
     proc = subprocess.Popen(
         [sys.executable, "-m", "bench.loadgen"],
         cwd=ROOT,
@@ -75,16 +85,18 @@ def run_load(
         proc.stdin.flush()
         if proc.stdout.readline().strip() != "ready":
             raise BenchError(f"load generator did not start (exit code {proc.wait(5)})")
-        cpu_before, busy_before = cpu_seconds(server_pid), machine_busy_seconds()
+        before = cpu_seconds(server_pid), machine_busy_seconds(), postgres_cpu_seconds()
         proc.stdin.write("go\n")
         proc.stdin.flush()
         line = proc.stdout.readline()
-        cpu_load = cpu_seconds(server_pid) - cpu_before
-        busy = machine_busy_seconds() - busy_before
+        after = cpu_seconds(server_pid), machine_busy_seconds(), postgres_cpu_seconds()
         if not line:
             raise BenchError(f"load generator died (exit code {proc.wait(5)}; killed at timeout?)")
         proc.wait(timeout=10)
-        return json.loads(line), cpu_load, busy
+        server_cpu, busy, pg_cpu = (a - b for a, b in zip(after, before, strict=True))
+        result: dict[str, Any] = json.loads(line)
+        result["postgres_cpu_s"] = pg_cpu
+        return result, server_cpu, busy
     finally:
         watchdog.cancel()
         if proc.poll() is None:  # interrupted or failed: stop the load at once
@@ -93,13 +105,18 @@ def run_load(
 
 
 def wait_delivered(
-    server: BenchServer, stream: Stream, accepted: int, last_accept: float, deadline: Deadline
+    server: BenchServer,
+    stream: Stream,
+    accepted: int,
+    last_accept: float,
+    deadline: Deadline,
+    limit: float = DELIVERY_GIVE_UP_S,
 ) -> dict[str, Any]:
     """Poll the stream's counts every 100 ms until all accepted messages are delivered."""
     out: dict[str, Any] = {"delivery_s": None, "dispatched_s": None, "counts": {}}
     if not accepted:
         return out
-    give_up = last_accept + DELIVERY_GIVE_UP_S
+    give_up = last_accept + limit
     conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
     headers = {"Authorization": f"Bearer {stream.api_key}"}
     try:
@@ -148,7 +165,7 @@ def run_one(db: str, shape: str, args: argparse.Namespace, deadline: Deadline) -
     try:
         if args.wait_idle > 0:
             wait_idle(args.wait_idle, deadline)
-        server = BenchServer(db, label=f"{db}-{shape}")
+        server = BenchServer(db, label=f"{db}-{shape}", extra_env=args.server_env)
         server.start(timeout=deadline.left(60))
         stream = server.setup_stream(f"bench-{shape}")
         cfg = LoadConfig(
@@ -170,7 +187,15 @@ def run_one(db: str, shape: str, args: argparse.Namespace, deadline: Deadline) -
             )
         cpu_start = cpu_seconds(server.pid)
         load, cpu_load, machine_busy = run_load(cfg, server.pid, deadline)
-        done = wait_delivered(server, stream, load["accepted"], load["last_accept_mono"], deadline)
+        pg_cpu = load["postgres_cpu_s"]
+        done = wait_delivered(
+            server,
+            stream,
+            load["accepted"],
+            load["last_accept_mono"],
+            deadline,
+            args.delivery_timeout,
+        )
         duration = load["duration_s"] or float("nan")
         run.update(
             requested=args.messages,
@@ -191,6 +216,7 @@ def run_one(db: str, shape: str, args: argparse.Namespace, deadline: Deadline) -
             status_counts=load["status_counts"],
             error_samples=load["error_samples"],
             accepted_per_second=load["per_second"],
+            slowest_requests=[{"ms": ms, "at_s": at} for ms, at in load["slowest"]],
             delivery_s=done["delivery_s"],
             dispatched_s=done["dispatched_s"],
             delivered=done["counts"].get("delivered", 0),
@@ -201,10 +227,15 @@ def run_one(db: str, shape: str, args: argparse.Namespace, deadline: Deadline) -
             server_peak_rss_mb=peak_rss_mb(server.pid),
             loadgen_cpu_s=load["cpu_s"],
             machine_busy_s=machine_busy,
-            other_cpu_s=max(0.0, machine_busy - cpu_load - load["cpu_s"]),
+            postgres_cpu_s=pg_cpu if db == "postgres" else None,
+            other_cpu_s=max(0.0, machine_busy - cpu_load - load["cpu_s"] - pg_cpu),
             machine_cores=machine_busy / duration,
             busy_cores_before=quiet_cores,
         )
+        other_cores = run["other_cpu_s"] / duration
+        if other_cores > QUIET_MAX_CORES:
+            note = f"other processes kept {other_cores:.2f} cores busy during the load"
+            run["note"] = f"{run['note']}; {note}" if run.get("note") else note
         if server.process and server.process.poll() is not None:
             run["error"] = f"server exited during the run:\n{server.log_tail()}"
     except BenchError as exc:
@@ -245,13 +276,33 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--run-timeout", type=float, default=300, help="limit for one load run, s (default 300)"
     )
     p.add_argument(
+        "--delivery-timeout",
+        type=float,
+        default=DELIVERY_GIVE_UP_S,
+        metavar="S",
+        help=f"give up on receipts S s after the last accept (default {DELIVERY_GIVE_UP_S:g})",
+    )
+    p.add_argument(
         "--wait-idle",
         type=float,
         default=0,
         metavar="S",
         help="before each run, wait up to S seconds for other processes to leave the CPUs idle",
     )
+    p.add_argument(
+        "--server-env",
+        action="append",
+        default=[],
+        metavar="SMSSTREAMS_X=V",
+        help="extra server setting for experiments (repeatable); the defaults are the baseline",
+    )
     args = p.parse_args(argv)
+    for item in args.server_env:
+        if not item.startswith("SMSSTREAMS_") or "=" not in item:
+            p.error(f"--server-env takes SMSSTREAMS_NAME=value, got {item!r}")
+        if item.split("=", 1)[0] in RESERVED_ENV:
+            p.error(f"--server-env cannot change {item.split('=', 1)[0]}: the bench sets it")
+    args.server_env = dict(item.split("=", 1) for item in args.server_env)
     if not 1 <= args.messages <= 1_000_000:
         p.error("--messages must be between 1 and 1,000,000")
     return args
@@ -273,6 +324,10 @@ def main(argv: list[str] | None = None) -> int:
                 print(notes[0], file=sys.stderr)
                 return 2
     plan = ", ".join(f"{d}/{s}" for d in dbs for s in shapes)
+    if args.server_env:
+        plan += (
+            " (server settings: " + ", ".join(f"{k}={v}" for k, v in args.server_env.items()) + ")"
+        )
     print(f"smsstreams bench: {args.messages:,} messages per run, {os.cpu_count()} CPUs: {plan}")
     runs: list[dict[str, Any]] = []
     interrupted = False
@@ -311,7 +366,12 @@ def main(argv: list[str] | None = None) -> int:
         print()
         print("\n".join(notes))
     if args.json:
-        meta = {"messages": args.messages, "cpus": os.cpu_count(), "time": time.time()}
+        meta = {
+            "messages": args.messages,
+            "cpus": os.cpu_count(),
+            "time": time.time(),
+            "server_env": args.server_env,
+        }
         args.json.write_text(json.dumps({"meta": meta, "runs": runs, "notes": notes}, indent=2))
     if interrupted:
         return 130

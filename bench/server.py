@@ -82,6 +82,22 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+def postgres_cpu_seconds() -> float:
+    """user + system CPU of all live ``postgres`` processes (the local cluster's backends)."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            text = (entry / "stat").read_text()
+        except OSError:
+            continue
+        if text[text.index("(") + 1 : text.rindex(")")] == "postgres":
+            fields = text[text.rindex(")") + 2 :].split()
+            total += (int(fields[11]) + int(fields[12])) / _CLK_TCK
+    return total
+
+
 def cpu_seconds(pid: int) -> float:
     """user + system CPU of a process and its live descendants (all threads)."""
     total = 0.0
@@ -119,8 +135,9 @@ class Stream:
 
 
 class BenchServer:
-    def __init__(self, db: str, *, label: str) -> None:
+    def __init__(self, db: str, *, label: str, extra_env: dict[str, str] | None = None) -> None:
         self.db = db
+        self.extra_env = dict(extra_env or {})
         self.label = label
         self.dir = Path(tempfile.mkdtemp(prefix=f"smsstreams-bench-{label}-"))
         self.port = free_port()
@@ -147,6 +164,7 @@ class BenchServer:
             SMSSTREAMS_HOST=HOST,
             SMSSTREAMS_PORT=str(self.port),
         )
+        env.update(self.extra_env)
         return env
 
     @property
