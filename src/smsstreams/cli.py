@@ -1,4 +1,5 @@
-"""Command line: ``smsstreams serve | migrate | account create``."""
+"""Command line: ``smsstreams serve | migrate | account | inbound | connector | route |
+smsc-sim``."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ import argparse
 import json
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from smsstreams.config import ConfigError, Settings, load_settings
 from smsstreams.domain.errors import DomainError
@@ -130,6 +132,243 @@ def cmd_inbound_unrouted(args: argparse.Namespace) -> int:
     return 0
 
 
+def _in_transaction(fn: Callable[[Any], Any]) -> Any:
+    """Run ``fn(connection)`` in one transaction on the configured (migrated) database;
+    a domain error becomes a message on stderr and exit status 1."""
+    from sqlalchemy import Connection
+
+    from smsstreams.db.engine import make_engine
+
+    settings = _settings()
+    if not settings.database_url:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    _migrate(settings)
+    engine = make_engine(settings.resolved_database_url())
+    try:
+        with engine.begin() as conn:
+            assert isinstance(conn, Connection)
+            return fn(conn)
+    except DomainError as exc:
+        print(f"smsstreams: {exc.message}", file=sys.stderr)
+        raise SystemExit(1) from None
+    finally:
+        engine.dispose()
+
+
+_CONNECTOR_OPTIONS = (
+    "host",
+    "port",
+    "system_id",
+    "password",
+    "tls",
+    "bind_type",
+    "system_type",
+    "window",
+    "max_per_second",
+    "source_ton",
+    "source_npi",
+    "concat",
+    "packed",
+    "id_format",
+    "receipt_id_format",
+    "default_alphabet",
+)
+
+
+def _connector_changes(args: argparse.Namespace) -> dict[str, Any]:
+    return {k: getattr(args, k) for k in _CONNECTOR_OPTIONS if getattr(args, k) is not None}
+
+
+def cmd_connector_add(args: argparse.Namespace) -> int:
+    from smsstreams.db.types import utcnow
+    from smsstreams.services import connectors
+
+    changes = _connector_changes(args)
+    settings = connectors.ConnectorSettings(name=args.name, enabled=not args.disabled, **changes)
+    _in_transaction(lambda conn: connectors.add_connector(conn, settings, now=utcnow()))
+    print(
+        f"Connector {settings.name!r} added: {settings.host}:{settings.port}"
+        f"{' (TLS)' if settings.tls else ''}, {settings.bind_type}, system_id "
+        f"{settings.system_id!r}, window {settings.window}"
+        f"{'' if settings.enabled else ', disabled'}. A running server binds it within a few "
+        "seconds; route traffic to it with 'smsstreams route add'."
+    )
+    return 0
+
+
+def cmd_connector_update(args: argparse.Namespace) -> int:
+    from smsstreams.db.types import utcnow
+    from smsstreams.services import connectors
+
+    changes = _connector_changes(args)
+    if not changes:
+        print("smsstreams: nothing to change (give at least one option)", file=sys.stderr)
+        return 2
+    _in_transaction(
+        lambda conn: connectors.update_connector(conn, args.name, changes, now=utcnow())
+    )
+    shown = ", ".join(sorted(k.replace("_", "-") for k in changes))
+    print(f"Connector {args.name!r} updated ({shown}); a running server re-binds it.")
+    return 0
+
+
+def cmd_connector_list(args: argparse.Namespace) -> int:
+    from smsstreams.db.types import utcnow
+    from smsstreams.services import connectors
+
+    rows: list[dict[str, Any]] = _in_transaction(
+        lambda conn: connectors.list_connectors(conn, now=utcnow())
+    )
+    if args.json:
+        print(json.dumps(rows))
+        return 0
+    if not rows:
+        print("No connectors. Add one with 'smsstreams connector add NAME --host ...'.")
+        return 0
+    header = ("NAME", "STATE", "ENDPOINT", "BIND", "WINDOW", "MSG/S", "ACCEPTED", "ERRORS")
+    table = [header]
+    for row in rows:
+        stats = row["stats"]
+        table.append(
+            (
+                row["name"],
+                row["state"],
+                f"{row['host']}:{row['port']}{' tls' if row['tls'] else ''}",
+                row["bind_type"],
+                str(row["window"]),
+                str(stats.get("submit_per_second", "-")),
+                str(stats.get("accepted", "-")),
+                str(stats.get("errors", "-")),
+            )
+        )
+    widths = [max(len(r[i]) for r in table) for i in range(len(header))]
+    for r in table:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+    for row in rows:
+        routes = ", ".join(row.get("routes") or []) or "no route"
+        line = f"{row['name']}: routes {routes}"
+        if row["last_error"]:
+            line += f"; last error: {row['last_error']}"
+        print(line)
+    return 0
+
+
+def cmd_connector_remove(args: argparse.Namespace) -> int:
+    from smsstreams.services import connectors
+
+    _in_transaction(lambda conn: connectors.remove_connector(conn, args.name))
+    print(f"Connector {args.name!r} removed; a running server unbinds it.")
+    return 0
+
+
+def cmd_connector_enable(args: argparse.Namespace) -> int:
+    from smsstreams.db.types import utcnow
+    from smsstreams.services import connectors
+
+    enabled = args.connector_command == "enable"
+    _in_transaction(lambda conn: connectors.set_enabled(conn, args.name, enabled, now=utcnow()))
+    print(f"Connector {args.name!r} {'enabled' if enabled else 'disabled'}.")
+    return 0
+
+
+def cmd_route_add(args: argparse.Namespace) -> int:
+    from smsstreams.channels.routing import display_prefix, normalize_prefix
+    from smsstreams.db.types import utcnow
+    from smsstreams.services import connectors
+
+    replaced = _in_transaction(
+        lambda conn: connectors.set_route(conn, args.prefix, args.connectors, now=utcnow())
+    )
+    prefix = display_prefix(normalize_prefix(args.prefix))
+    what = "every destination" if prefix == "+" else f"destinations {prefix}..."
+    print(
+        f"Route {prefix} {'replaced' if replaced else 'added'}: {what} -> "
+        f"{' -> '.join(args.connectors)}"
+    )
+    return 0
+
+
+def cmd_route_list(args: argparse.Namespace) -> int:
+    from smsstreams.services import connectors
+
+    rows: list[dict[str, Any]] = _in_transaction(connectors.list_routes)
+    if args.json:
+        print(json.dumps(rows))
+        return 0
+    if not rows:
+        print("No routes: messages of non-demo streams end as no_routes.")
+    for row in rows:
+        print(f"{row['prefix']:<17} {' -> '.join(row['connectors'])}")
+    return 0
+
+
+def cmd_route_remove(args: argparse.Namespace) -> int:
+    from smsstreams.services import connectors
+
+    _in_transaction(lambda conn: connectors.remove_route(conn, args.prefix))
+    print(f"Route {args.prefix} removed.")
+    return 0
+
+
+def cmd_smsc_sim(args: argparse.Namespace) -> int:  # reached only via build_parser()
+    from smsstreams.smpp import smsc_sim
+
+    smsc_sim.main(args.sim_args)
+    return 0
+
+
+def _connector_options(parser: argparse.ArgumentParser, *, required: bool) -> None:
+    parser.add_argument("--host", required=required, help="the SMSC's host name or address")
+    parser.add_argument("--port", type=int, required=required, help="the SMSC's port")
+    parser.add_argument("--system-id", required=required, help="bind system_id (up to 15)")
+    parser.add_argument(
+        "--password", required=required, help="bind password (up to 8; never shown back)"
+    )
+    parser.add_argument(
+        "--tls",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="TLS to the SMSC (CA file: SMSSTREAMS_SMPP_TLS_CA_FILE)",
+    )
+    parser.add_argument(
+        "--bind",
+        dest="bind_type",
+        choices=("transceiver", "transmitter", "receiver", "tx+rx"),
+        help="bind type (default transceiver; tx+rx: separate transmitter and receiver binds)",
+    )
+    parser.add_argument("--system-type", help="bind system_type (up to 12)")
+    parser.add_argument("--window", type=int, help="outstanding requests (default 10)")
+    parser.add_argument("--max-per-second", type=float, help="throughput limit, messages/s")
+    parser.add_argument("--source-ton", type=int, help="source TON (default: from the sender)")
+    parser.add_argument("--source-npi", type=int, help="source NPI (default: from the sender)")
+    parser.add_argument(
+        "--concat",
+        choices=("udh8", "udh16", "sar", "payload"),
+        help="long messages: UDH with 8/16-bit reference, SAR TLVs, or message_payload",
+    )
+    parser.add_argument(
+        "--packed",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="GSM-7 packed 7 bits per character (default: one septet per octet)",
+    )
+    parser.add_argument(
+        "--id-format",
+        choices=("auto", "hex", "decimal", "string"),
+        help="how the carrier writes message ids in submit_sm_resp and receipted_message_id",
+    )
+    parser.add_argument(
+        "--receipt-id-format",
+        choices=("auto", "hex", "decimal", "string"),
+        help="how the carrier writes the id: field of the receipt text",
+    )
+    parser.add_argument(
+        "--default-alphabet",
+        choices=("gsm7", "latin1", "ascii"),
+        help="what data_coding 0 means in received messages (default gsm7)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="smsstreams",
@@ -164,10 +403,62 @@ def build_parser() -> argparse.ArgumentParser:
     unrouted.add_argument("--limit", type=int, default=100)
     unrouted.add_argument("--json", action="store_true", help="print a JSON list")
     unrouted.set_defaults(func=cmd_inbound_unrouted)
+
+    connector = sub.add_parser("connector", help="carrier connections (SMPP), for the operator")
+    connector_sub = connector.add_subparsers(dest="connector_command", required=True)
+    add = connector_sub.add_parser("add", help="add an SMPP connector")
+    add.add_argument("name", help="a short name: letters, digits, '.', '_', '-' (up to 27)")
+    _connector_options(add, required=True)
+    add.add_argument("--disabled", action="store_true", help="add it disabled")
+    add.set_defaults(func=cmd_connector_add)
+    upd = connector_sub.add_parser("update", help="change settings of a connector")
+    upd.add_argument("name")
+    _connector_options(upd, required=False)
+    upd.set_defaults(func=cmd_connector_update)
+    lst = connector_sub.add_parser("list", help="connectors with their live state")
+    lst.add_argument("--json", action="store_true", help="print a JSON list")
+    lst.set_defaults(func=cmd_connector_list)
+    for name, func, text in (
+        ("remove", cmd_connector_remove, "remove a connector (no route may use it)"),
+        ("enable", cmd_connector_enable, "enable a connector"),
+        ("disable", cmd_connector_enable, "disable a connector (a running server unbinds it)"),
+    ):
+        cmd = connector_sub.add_parser(name, help=text)
+        cmd.add_argument("name")
+        cmd.set_defaults(func=func)
+
+    route = sub.add_parser("route", help="routing rules: destination prefix -> connectors")
+    route_sub = route.add_subparsers(dest="route_command", required=True)
+    radd = route_sub.add_parser(
+        "add", help="route a prefix to connectors, tried in order (replaces the prefix's rule)"
+    )
+    radd.add_argument("prefix", help="E.164 prefix such as +44; '+' or '' for every destination")
+    radd.add_argument("connectors", nargs="+", metavar="CONNECTOR")
+    radd.set_defaults(func=cmd_route_add)
+    rlist = route_sub.add_parser("list", help="routing rules")
+    rlist.add_argument("--json", action="store_true", help="print a JSON list")
+    rlist.set_defaults(func=cmd_route_list)
+    rremove = route_sub.add_parser("remove", help="remove a prefix's rule")
+    rremove.add_argument("prefix")
+    rremove.set_defaults(func=cmd_route_remove)
+
+    sim = sub.add_parser(
+        "smsc-sim",
+        help="run the SMSC simulator (an SMPP server for development); --help for its options",
+        add_help=False,
+    )
+    sim.add_argument("sim_args", nargs=argparse.REMAINDER)
+    sim.set_defaults(func=cmd_smsc_sim)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["smsc-sim"]:  # its own parser takes every option that follows
+        from smsstreams.smpp import smsc_sim
+
+        smsc_sim.main(argv[1:])
+        return 0
     args = build_parser().parse_args(argv)
     result: int = args.func(args)
     return result

@@ -50,6 +50,20 @@ class Settings(BaseSettings):
     poll_interval_seconds: float = Field(0.5, gt=0)
     submit_max_attempts: int = Field(10, ge=1)
     submit_retry_base_seconds: float = Field(5.0, gt=0)
+    submit_retry_cap_seconds: float = Field(600.0, gt=0)
+
+    # Carriers (SMPP connectors; see docs/carriers.md)
+    operator_key: str = ""
+    connector_poll_seconds: float = Field(1.0, gt=0, le=60)
+    connector_lease_seconds: float = Field(15.0, gt=0)
+    smpp_bind_grace_seconds: float = Field(5.0, ge=0)
+    smpp_submit_timeout_seconds: float = Field(30.0, gt=0)
+    smpp_response_timeout_seconds: float = Field(10.0, gt=0)
+    smpp_enquire_link_seconds: float = Field(30.0, gt=0)
+    smpp_reconnect_max_seconds: float = Field(30.0, gt=0)
+    smpp_tls_ca_file: str = ""
+    pending_receipt_seconds: float = Field(3600.0, gt=0)
+    mo_reassembly_seconds: float = Field(600.0, gt=0)
 
     # Two-way: inbound routing and webhooks
     reply_window_days: float = Field(7.0, gt=0)
@@ -118,5 +132,10 @@ def load_settings(**overrides: object) -> Settings:
     if settings.demo_receipt_delay_max < settings.demo_receipt_delay_min:
         raise ConfigError(
             "SMSSTREAMS_DEMO_RECEIPT_DELAY_MAX: must be >= SMSSTREAMS_DEMO_RECEIPT_DELAY_MIN"
+        )
+    if settings.connector_lease_seconds < 3 * settings.connector_poll_seconds:
+        raise ConfigError(
+            "SMSSTREAMS_CONNECTOR_LEASE_SECONDS: must be at least 3 x "
+            "SMSSTREAMS_CONNECTOR_POLL_SECONDS (the lease is renewed at each poll)"
         )
     return settings

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +28,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
             url,
-            connect_args={"check_same_thread": False, "timeout": 30},
+            connect_args={
+                "check_same_thread": False,
+                "timeout": _LOCK_TIMEOUT,
+                "factory": _locking_connection_class(),
+            },
             pool_size=8,
             max_overflow=8,
             **kwargs,
@@ -53,7 +59,59 @@ def _configure_sqlite(engine: Engine) -> None:
     def _on_begin(conn: Any) -> None:
         # Take the write lock up front: a deferred transaction that later writes can fail
         # with SQLITE_BUSY instead of waiting.
+        dbapi_connection = conn.connection.dbapi_connection
+        if isinstance(dbapi_connection, _LockingConnection):
+            dbapi_connection.take_write_lock()
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+_LOCK_TIMEOUT = 30.0
+
+
+class _LockingConnection(sqlite3.Connection):
+    """A sqlite3 connection that queues for the database's write lock in Python.
+
+    SQLite's own busy handler polls with sleeps of 1 to 100 ms, so threads of one process
+    that take turns at the write lock (the Send writer, the dispatcher, the receipt writer)
+    lose milliseconds at each turn. Here every transaction of the engine first takes one
+    ``threading.Lock``, released right after its COMMIT or ROLLBACK: the next thread starts
+    at once. Other processes still meet SQLite's busy handler (``timeout``).
+    """
+
+    write_lock: threading.Lock  # one per engine, set on the subclass
+    _holds = False
+
+    def take_write_lock(self) -> None:
+        if not self._holds:
+            self._holds = self.write_lock.acquire(timeout=_LOCK_TIMEOUT)
+
+    def _release(self) -> None:
+        if self._holds:
+            self._holds = False
+            self.write_lock.release()
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self._release()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self._release()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._release()
+
+
+def _locking_connection_class() -> type[_LockingConnection]:
+    """A connection class with its own lock: one per engine (one per database file)."""
+    return type("LockingConnection", (_LockingConnection,), {"write_lock": threading.Lock()})
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

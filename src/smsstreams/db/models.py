@@ -7,9 +7,11 @@ from typing import Any, cast
 
 from sqlalchemy import (
     Boolean,
+    Float,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -129,6 +131,8 @@ class Message(Base):
     __table_args__ = (
         UniqueConstraint("stream_id", "internal_id", name="uq_messages_stream_internal_id"),
         Index("ix_messages_queue", "status", "next_attempt_at"),
+        # the dispatcher claims demo and carrier messages separately
+        Index("ix_messages_channel_queue", "status", "channel", "next_attempt_at"),
         Index("ix_messages_demo_receipt", "status", "demo_receipt_at"),
         Index("ix_messages_expiry", "status", "expires_at"),
         Index("ix_messages_stream_created", "stream_id", "created_at"),
@@ -235,6 +239,141 @@ class WebhookAttempt(Base):
     response_excerpt: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
+class Connector(Base):
+    """A carrier connection (SMPP bind), configured by the operator.
+
+    ``password`` is kept as given (the server needs it to bind) and never shown back by
+    the CLI or any API. ``lease_owner`` / ``lease_until`` say which server process binds
+    it (exactly one at a time); ``live_*`` are written by that process about once a second
+    so that any process (CLI, operator API) can show the connector's state.
+    """
+
+    __tablename__ = "connectors"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(32), unique=True)
+    host: Mapped[str] = mapped_column(String(255))
+    port: Mapped[int] = mapped_column(Integer)
+    tls: Mapped[bool] = mapped_column(Boolean, default=False)
+    bind_type: Mapped[str] = mapped_column(String(16), default="transceiver")
+    system_id: Mapped[str] = mapped_column(String(16))
+    password: Mapped[str] = mapped_column(String(16))
+    system_type: Mapped[str] = mapped_column(String(16), default="")
+    window: Mapped[int] = mapped_column(Integer, default=10)
+    max_per_second: Mapped[float | None] = mapped_column(Float, nullable=True)
+    source_ton: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    source_npi: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    concat: Mapped[str] = mapped_column(String(8), default="udh8")
+    packed: Mapped[bool] = mapped_column(Boolean, default=False)
+    id_format: Mapped[str] = mapped_column(String(8), default="auto")
+    receipt_id_format: Mapped[str] = mapped_column(String(8), default="auto")
+    default_alphabet: Mapped[str] = mapped_column(String(8), default="gsm7")
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    lease_owner: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    live_state: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    live_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    live_stats: Mapped[dict[str, Any] | None] = mapped_column(JSONText, nullable=True)
+    live_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class CarrierRoute(Base):
+    """Destinations starting with ``prefix`` (E.164 digits; '' = all) go to these connectors."""
+
+    __tablename__ = "routes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    prefix: Mapped[str] = mapped_column(String(16), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RouteConnector(Base):
+    """One connector of a route, in failover order (position 0 is tried first)."""
+
+    __tablename__ = "route_connectors"
+
+    route_id: Mapped[int] = mapped_column(
+        ForeignKey("routes.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    connector_id: Mapped[int] = mapped_column(
+        ForeignKey("connectors.id", ondelete="RESTRICT"), index=True
+    )
+
+
+class CarrierSegment(Base):
+    """One submitted part of a message: the carrier's id for it and its receipt.
+
+    ``carrier_id`` is the normalised id (see ``smpp.receipts.normalize_message_id``),
+    ``raw_id`` the id as the carrier wrote it. Receipts are matched by
+    (connector, carrier_id); ids are not unique over time (an SMSC may restart its
+    counter), so the newest row wins.
+    """
+
+    __tablename__ = "carrier_segments"
+    __table_args__ = (Index("ix_carrier_segments_lookup", "connector", "carrier_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    message_id: Mapped[str] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), index=True
+    )
+    segment: Mapped[int] = mapped_column(Integer)
+    connector: Mapped[str] = mapped_column(String(32))
+    carrier_id: Mapped[str] = mapped_column(String(72))
+    raw_id: Mapped[str] = mapped_column(String(72))
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    outcome: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    stat: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    err: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    receipt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class PendingReceipt(Base):
+    """A receipt whose carrier id is not known (yet): kept until the id is recorded, or
+    dropped (and logged) after ``SMSSTREAMS_PENDING_RECEIPT_SECONDS``."""
+
+    __tablename__ = "pending_receipts"
+    __table_args__ = (Index("ix_pending_receipts_lookup", "connector", "carrier_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    connector: Mapped[str] = mapped_column(String(32))
+    carrier_id: Mapped[str] = mapped_column(String(72))
+    report: Mapped[dict[str, Any]] = mapped_column(JSONText)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class InboundPart(Base):
+    """One part of a multipart MO message, stored before it is acknowledged."""
+
+    __tablename__ = "inbound_parts"
+    __table_args__ = (
+        UniqueConstraint(
+            "connector",
+            "source",
+            "destination",
+            "scheme",
+            "reference",
+            "total",
+            "seqnum",
+            name="uq_inbound_parts_part",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    connector: Mapped[str] = mapped_column(String(32))
+    source: Mapped[str] = mapped_column(String(24))
+    destination: Mapped[str] = mapped_column(String(24))
+    scheme: Mapped[str] = mapped_column(String(8))
+    reference: Mapped[int] = mapped_column(Integer)
+    total: Mapped[int] = mapped_column(Integer)
+    seqnum: Mapped[int] = mapped_column(Integer)
+    alphabet: Mapped[str] = mapped_column(String(16))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
 messages_table = cast(Table, Message.__table__)
 events_table = cast(Table, MessageEvent.__table__)
 streams_table = cast(Table, Stream.__table__)
@@ -242,3 +381,9 @@ sender_ids_table = cast(Table, SenderId.__table__)
 inbound_table = cast(Table, InboundMessage.__table__)
 deliveries_table = cast(Table, WebhookDelivery.__table__)
 attempts_table = cast(Table, WebhookAttempt.__table__)
+connectors_table = cast(Table, Connector.__table__)
+routes_table = cast(Table, CarrierRoute.__table__)
+route_connectors_table = cast(Table, RouteConnector.__table__)
+segments_table = cast(Table, CarrierSegment.__table__)
+pending_receipts_table = cast(Table, PendingReceipt.__table__)
+inbound_parts_table = cast(Table, InboundPart.__table__)
