@@ -46,7 +46,13 @@ CREDENTIALS = {"user": "secret"}
 
 
 def run(coro: Coroutine[Any, Any, None]) -> None:
-    asyncio.run(coro)
+    async def main() -> None:
+        await coro
+        # let transports closed at the end finish closing (connection_lost runs on a
+        # later loop iteration) before the loop goes, or they warn as unclosed
+        await asyncio.sleep(0.05)
+
+    asyncio.run(main())
 
 
 def make_client(sim: SmscSimulator, **overrides: Any) -> SmppClient:
