@@ -163,9 +163,15 @@ def test_separate_transmitter_and_receiver_binds(engine: Engine, sim: SimThread)
         _until(
             lambda: dispatcher.run_once() is not None and _status(engine, message_id) == "delivered"
         )
-        received = sim.call(
-            lambda: [(r.connection, type(r.pdu).__name__) for r in sim.sim.received]
-        )
+
+        # the receipt is stored before its deliver_sm_resp goes out: wait for the resp too
+        def received_pdus() -> list[tuple[int, str]]:
+            return list(
+                sim.call(lambda: [(r.connection, type(r.pdu).__name__) for r in sim.sim.received])
+            )
+
+        _until(lambda: any(kind == "DeliverSmResp" for _, kind in received_pdus()))
+        received = received_pdus()
         receiver = next(n for n, kind in received if kind == "BindReceiver")
         assert {n for n, kind in received if kind == "DeliverSmResp"} == {receiver}
         assert {n for n, kind in received if kind == "SubmitSm"} != {receiver}
