@@ -26,6 +26,8 @@ def _migrate(settings: Settings) -> None:
     from smsstreams.db import migrate
     from smsstreams.db.engine import make_engine
 
+    if not settings.database_url:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.resolved_database_url())
     try:
         migrate.upgrade(engine)
@@ -50,8 +52,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    if not settings.database_url:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
     _migrate(settings)
     host = f"[{settings.host}]" if ":" in settings.host else settings.host
     base = f"http://{host}:{settings.port}"
@@ -77,8 +77,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_migrate(args: argparse.Namespace) -> int:
     settings = _settings()
-    if not settings.database_url:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
     _migrate(settings)
     print("migrations applied")
     return 0
@@ -89,8 +87,6 @@ def cmd_account_create(args: argparse.Namespace) -> int:
     from smsstreams.services.accounts import create_account
 
     settings = _settings()
-    if not settings.database_url:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
     _migrate(settings)
     engine = make_engine(settings.resolved_database_url())
     try:
@@ -111,17 +107,9 @@ def cmd_account_create(args: argparse.Namespace) -> int:
 
 
 def cmd_inbound_unrouted(args: argparse.Namespace) -> int:
-    from smsstreams.db.engine import make_engine
     from smsstreams.services.inbound import list_unrouted
 
-    settings = _settings()
-    _migrate(settings)
-    engine = make_engine(settings.resolved_database_url())
-    try:
-        with engine.connect() as conn:
-            rows = list_unrouted(conn, limit=args.limit)
-    finally:
-        engine.dispose()
+    rows = _in_transaction(lambda conn: list_unrouted(conn, limit=args.limit))
     if args.json:
         print(json.dumps(rows))
         return 0
@@ -140,8 +128,6 @@ def _in_transaction(fn: Callable[[Any], Any]) -> Any:
     from smsstreams.db.engine import make_engine
 
     settings = _settings()
-    if not settings.database_url:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
     _migrate(settings)
     engine = make_engine(settings.resolved_database_url())
     try:

@@ -89,6 +89,18 @@ class Settings(BaseSettings):
             raise ValueError("must be a sqlite:/// or postgresql:// URL")
         return v
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_proxies(cls, v: str) -> str:
+        from smsstreams.domain.errors import ValidationFailed
+        from smsstreams.domain.ipallow import IpAllowlist
+
+        try:
+            IpAllowlist(p.strip() for p in v.split(",") if p.strip())
+        except ValidationFailed as exc:
+            raise ValueError(exc.message) from None
+        return v
+
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url

@@ -36,6 +36,7 @@ def test_env_beats_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None
         ("SMSSTREAMS_LOG_LEVEL", "loud"),
         ("SMSSTREAMS_DATABASE_URL", "mysql://x"),
         ("SMSSTREAMS_TRUST_PROXY_HEADERS", "perhaps"),
+        ("SMSSTREAMS_TRUSTED_PROXIES", "127.0.0.1,garbage"),
     ],
 )
 def test_bad_values_name_the_setting(

@@ -8,8 +8,8 @@ message with the pure ``prepare``, and hands all rows to the group-commit writer
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
-import ipaddress
 import json
 import logging
 from datetime import timedelta
@@ -172,23 +172,18 @@ def _load_auth(runtime: Runtime, token_hash: str) -> StreamAuth | None:
         )
 
 
+@functools.lru_cache(maxsize=4)
+def trusted_proxies(value: str) -> IpAllowlist:
+    """SMSSTREAMS_TRUSTED_PROXIES, parsed once (it was validated at start-up)."""
+    return IpAllowlist(p.strip() for p in value.split(",") if p.strip())
+
+
 def client_ip(request: Request, runtime: Runtime) -> str:
     peer = request.client.host if request.client else ""
     settings = runtime.settings
     if not settings.trust_proxy_headers:
         return peer
-    trusted = [
-        ipaddress.ip_network(p.strip(), strict=False)
-        for p in settings.trusted_proxies.split(",")
-        if p.strip()
-    ]
-
-    def is_trusted(ip: str) -> bool:
-        try:
-            addr = ipaddress.ip_address(ip)
-        except ValueError:
-            return False
-        return any(addr in net for net in trusted if net.version == addr.version)
+    is_trusted = trusted_proxies(settings.trusted_proxies).allows
 
     if not is_trusted(peer):
         return peer

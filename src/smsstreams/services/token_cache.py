@@ -1,8 +1,9 @@
 """Stream token → what the Send API needs to know, cached for the hot path.
 
 Every change that affects sending (pause, resume, delete, regenerate, edit, sender IDs)
-invalidates the entries of this process at once; other processes see it within
-``SMSSTREAMS_TOKEN_CACHE_SECONDS`` (default 2 s).
+invalidates the entries of this process at once. An entry older than
+``SMSSTREAMS_TOKEN_CACHE_SECONDS`` (default 2 s) is still served while one look-up
+refreshes it, so other processes see a change after that time plus one look-up.
 """
 
 from __future__ import annotations
