@@ -140,6 +140,31 @@ def test_per_message_results_in_a_batch(api: Api) -> None:
     assert results[0]["message_uuid"] and results[5]["message_uuid"]
 
 
+def test_nul_character_is_refused_without_failing_the_others(api: Api) -> None:
+    """PostgreSQL text cannot hold NUL: such a row must be refused alone, never fail the
+    group commit that carries other requests' messages."""
+    _, token = api.stream()
+    lone_surrogate = '{"messages": [{"internal_id": "s", "recipient_phone": "12025550123", '
+    lone_surrogate += '"message_content": "a\\ud800b"}]}'
+    r = httpx.post(
+        api.server.url + "/api/v1/sms/send",
+        content=lone_surrogate,
+        headers={"Authorization": token, "Content-Type": "application/json"},
+    )
+    assert r.status_code == 202, r.text
+    assert r.json()["messages"][0]["error"]["code"] == "invalid_message_content"
+    r = api.send(token, msg("nul", text="a\x00b"), msg("fine"))
+    assert r.status_code == 202, r.text
+    results = r.json()["messages"]
+    assert results[0]["error"]["code"] == "invalid_message_content"
+    assert results[0]["error"]["field"] == "message_content"
+    assert api.status(token, results[1]["message_uuid"])["status"] in {
+        "queued",
+        "sent",
+        "delivered",
+    }
+
+
 def test_fixed_sender_stream_refuses_another_sender(api: Api) -> None:
     api.sender("Acme")
     api.sender("Other")

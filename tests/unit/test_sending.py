@@ -99,6 +99,26 @@ def test_non_demo_stream_has_no_channel_yet() -> None:
             "message_content",
         ),
         (
+            {"recipient_phone": "12025550123", "message_content": "a\x00b"},
+            "invalid_message_content",
+            "message_content",
+        ),
+        (
+            {"internal_id": "a\x00", "recipient_phone": "12025550123", "message_content": "x"},
+            "invalid_internal_id",
+            "internal_id",
+        ),
+        (
+            {"recipient_phone": "12025550123", "message_content": "a\ud800b"},
+            "invalid_message_content",
+            "message_content",
+        ),
+        (
+            {"internal_id": "\udc00", "recipient_phone": "12025550123", "message_content": "x"},
+            "invalid_internal_id",
+            "internal_id",
+        ),
+        (
             {"recipient_phone": "12025550123", "message_content": "x", "sender": "Other"},
             "sender_not_allowed",
             "sender",

@@ -9,15 +9,17 @@ learns its result only after the commit that holds its rows.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import queue
+import re
 import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import Connection, Engine, select, text, tuple_
 
@@ -94,6 +96,12 @@ def prepare(
                 raise _fail(
                     "invalid_internal_id", "internal_id", "internal_id must be a non-empty string"
                 )
+            if _UNSTORABLE.search(internal_id):
+                raise _fail(
+                    "invalid_internal_id",
+                    "internal_id",
+                    "internal_id must not contain NUL (\\u0000) or an unpaired surrogate",
+                )
             if len(internal_id) > MAX_INTERNAL_ID:
                 raise _fail(
                     "invalid_internal_id",
@@ -113,6 +121,13 @@ def prepare(
         if not isinstance(text, str) or not text:
             raise _fail(
                 "empty_message", "message_content", "message_content must be non-empty text"
+            )
+        if _UNSTORABLE.search(text):
+            raise _fail(
+                "invalid_message_content",
+                "message_content",
+                "message_content must not contain NUL (\\u0000) or an unpaired UTF-16 "
+                "surrogate (\\ud800-\\udfff without its pair)",
             )
         if len(text) > MAX_TEXT:
             raise _fail(
@@ -148,6 +163,11 @@ def prepare(
         "created_at": now,
         "updated_at": now,
     }
+
+
+# Text no database can store (PostgreSQL refuses NUL; UTF-8 has no lone surrogates, which
+# json.loads lets through from "\ud800"): one such row would fail a whole group commit.
+_UNSTORABLE: Final = re.compile("[\x00\ud800-\udfff]")
 
 
 def new_message_ids(count: int) -> list[str]:
@@ -201,18 +221,16 @@ _COLUMNS = (
     "segments", "status", "channel", "attempts", "next_attempt_at", "expires_at", "created_at",
     "updated_at",
 )  # fmt: skip
-_PG_TYPES = (
-    "varchar", "varchar", "integer", "varchar", "varchar", "varchar", "text", "varchar",
-    "integer", "varchar", "varchar", "integer", "timestamptz", "timestamptz", "timestamptz",
-    "timestamptz",
-)  # fmt: skip
 _DATETIMES = frozenset({"next_attempt_at", "expires_at", "created_at", "updated_at"})
+_DATETIME_POSITIONS = tuple(i for i, c in enumerate(_COLUMNS) if c in _DATETIMES)
 
 # One fixed statement per database, so drivers parse it once. PostgreSQL: the rows travel as
-# one array per column; ON CONFLICT settles a repeated internal_id even across processes.
-_PG_ARRAYS = ", ".join(f"CAST(:{c} AS {t}[])" for c, t in zip(_COLUMNS, _PG_TYPES, strict=True))
+# one JSON document that the server turns into rows of the table's type (psycopg's array
+# dumpers loop in Python, json.dumps does not); ON CONFLICT settles a repeated internal_id
+# even across processes.
 _PG_INSERT = text(
-    f"INSERT INTO messages ({', '.join(_COLUMNS)}) SELECT * FROM unnest({_PG_ARRAYS}) "
+    f"INSERT INTO messages ({', '.join(_COLUMNS)}) SELECT {', '.join(_COLUMNS)} "
+    "FROM json_populate_recordset(CAST(NULL AS messages), CAST(:rows AS json)) "
     "ON CONFLICT (stream_id, internal_id) DO NOTHING RETURNING id"
 )
 # SQLite: this process holds the only write lock, so a look-up of the repeated internal_ids
@@ -327,8 +345,27 @@ class SendWriter:
     def _insert_postgres(
         self, conn: Connection, rows: list[dict[str, Any]]
     ) -> tuple[set[str], dict[tuple[str, str], Any]]:
-        columns = {c: [r[c] for r in rows] for c in _COLUMNS}
-        inserted = {r[0] for r in conn.execute(_PG_INSERT, columns)}
+        iso: dict[datetime, str] = {}  # a request's rows share their times
+
+        def stamp(value: datetime) -> str:
+            formatted = iso.get(value)
+            if formatted is None:
+                formatted = iso[value] = value.isoformat()
+            return formatted
+
+        document = json.dumps(
+            [
+                {
+                    **r,
+                    "next_attempt_at": stamp(r["next_attempt_at"]),
+                    "expires_at": stamp(r["expires_at"]),
+                    "created_at": stamp(r["created_at"]),
+                    "updated_at": stamp(r["updated_at"]),
+                }
+                for r in rows
+            ]
+        )
+        inserted = {r[0] for r in conn.execute(_PG_INSERT, {"rows": document})}
         missing = [(r["stream_id"], r["internal_id"]) for r in rows if r["id"] not in inserted]
         existing: dict[tuple[str, str], Any] = {}
         if missing:
@@ -355,15 +392,22 @@ class SendWriter:
                 [v for key in chunk for v in key],
             )
             existing.update({(f[0], f[1]): tuple(f[2:]) for f in cursor.fetchall()})
-        new: list[tuple[Any, ...]] = []
+        new: list[list[Any]] = []
         seen: set[tuple[str, str]] = set()
+        stamps: dict[datetime, str] = {}  # a request's rows share their times
         for r in rows:
             key = (r["stream_id"], r["internal_id"])
             if r["internal_id"]:
                 if key in existing or key in seen:
                     continue
                 seen.add(key)
-            new.append(tuple(_sqlite_datetime(r[c]) if c in _DATETIMES else r[c] for c in _COLUMNS))
+            values = list(map(r.__getitem__, _COLUMNS))
+            for i in _DATETIME_POSITIONS:
+                formatted = stamps.get(values[i])
+                if formatted is None:
+                    formatted = stamps[values[i]] = _sqlite_datetime(values[i])
+                values[i] = formatted
+            new.append(values)
         cursor.executemany(_SQLITE_INSERT, new)
         cursor.close()
         inserted = {row[0] for row in new}
