@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse
 
 from smsstreams.db.types import utcnow
 from smsstreams.domain.errors import ValidationFailed
+from smsstreams.domain.storable import REASON, is_storable
 from smsstreams.runtime import Runtime
 from smsstreams.services import inbound, streams, webhook_deliveries
 from smsstreams.services.errors import Forbidden
@@ -27,6 +28,13 @@ class DemoInbound(BaseModel):
     from_: str = Field(alias="from", max_length=32, examples=["+15551230000"])
     to: str = Field(max_length=32, description="One of your numeric sender IDs")
     text: str = Field(min_length=1, max_length=1600)
+
+    @field_validator("from_", "to", "text")
+    @classmethod
+    def _storable(cls, value: str) -> str:
+        if not is_storable(value):
+            raise ValueError(REASON)
+        return value
 
 
 @router.get("/api/v1/sms/inbound", summary="Inbound messages of this stream (polling)")

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from smsstreams.db.models import events_table, messages_table
 from smsstreams.domain.status import Status, describe
+from smsstreams.domain.storable import is_storable
 
 _t = messages_table
 _e = events_table
@@ -67,6 +68,7 @@ def _with_events(db: Session, rows: list[Any]) -> list[dict[str, Any]]:
 
 
 def by_uuids(db: Session, stream_id: str, uuids: list[str]) -> list[dict[str, Any]]:
+    uuids = [u for u in uuids if is_storable(u)]  # anything else matches nothing
     rows = list(
         db.execute(select(*_COLUMNS).where(_t.c.stream_id == stream_id, _t.c.id.in_(uuids)))
     )
@@ -76,6 +78,7 @@ def by_uuids(db: Session, stream_id: str, uuids: list[str]) -> list[dict[str, An
 
 
 def by_internal_ids(db: Session, stream_id: str, internal_ids: list[str]) -> list[dict[str, Any]]:
+    internal_ids = [i for i in internal_ids if is_storable(i)]  # anything else matches nothing
     rows = list(
         db.execute(
             select(*_COLUMNS).where(_t.c.stream_id == stream_id, _t.c.internal_id.in_(internal_ids))

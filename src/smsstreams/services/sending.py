@@ -13,13 +13,12 @@ import json
 import logging
 import os
 import queue
-import re
 import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final
+from typing import Any
 
 from sqlalchemy import Connection, Engine, select, text, tuple_
 
@@ -27,6 +26,7 @@ from smsstreams.db.models import messages_table
 from smsstreams.domain.encoding import segment
 from smsstreams.domain.errors import DomainError, ValidationFailed
 from smsstreams.domain.numbers import parse_msisdn
+from smsstreams.domain.storable import is_storable
 
 from .token_cache import StreamAuth
 
@@ -96,7 +96,7 @@ def prepare(
                 raise _fail(
                     "invalid_internal_id", "internal_id", "internal_id must be a non-empty string"
                 )
-            if _UNSTORABLE.search(internal_id):
+            if not is_storable(internal_id):
                 raise _fail(
                     "invalid_internal_id",
                     "internal_id",
@@ -122,7 +122,7 @@ def prepare(
             raise _fail(
                 "empty_message", "message_content", "message_content must be non-empty text"
             )
-        if _UNSTORABLE.search(text):
+        if not is_storable(text):  # one such row would fail a whole group commit
             raise _fail(
                 "invalid_message_content",
                 "message_content",
@@ -163,11 +163,6 @@ def prepare(
         "created_at": now,
         "updated_at": now,
     }
-
-
-# Text no database can store (PostgreSQL refuses NUL; UTF-8 has no lone surrogates, which
-# json.loads lets through from "\ud800"): one such row would fail a whole group commit.
-_UNSTORABLE: Final = re.compile("[\x00\ud800-\udfff]")
 
 
 def new_message_ids(count: int) -> list[str]:
