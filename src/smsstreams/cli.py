@@ -1,5 +1,5 @@
-"""Command line: ``smsstreams serve | migrate | account | inbound | connector | route |
-smsc-sim``."""
+"""Command line: ``smsstreams serve | migrate | account | operator | inbound | connector |
+route | smsc-sim``."""
 
 from __future__ import annotations
 
@@ -91,7 +91,13 @@ def cmd_account_create(args: argparse.Namespace) -> int:
     engine = make_engine(settings.resolved_database_url())
     try:
         with make_sessionmaker(engine)() as db, db.begin():
-            created = create_account(db, name=args.name, email=args.email, password=args.password)
+            created = create_account(
+                db,
+                name=args.name,
+                email=args.email,
+                password=args.password,
+                operator=args.operator,
+            )
             account_id, key = created.account.id, created.api_key
     except DomainError as exc:
         print(f"smsstreams: {exc.field or 'error'}: {exc.message}", file=sys.stderr)
@@ -99,10 +105,59 @@ def cmd_account_create(args: argparse.Namespace) -> int:
     finally:
         engine.dispose()
     if args.json:
-        print(json.dumps({"account_id": account_id, "api_key": key}))
+        print(json.dumps({"account_id": account_id, "api_key": key, "operator": args.operator}))
     else:
-        print(f"Account {args.name!r} created (id {account_id}), user {args.email}.")
+        role = " (operator)" if args.operator else ""
+        print(f"Account {args.name!r} created (id {account_id}), user {args.email}{role}.")
         print(f"API key (shown once, store it now): {key}")
+    return 0
+
+
+def _in_session(fn: Callable[[Any], Any]) -> Any:
+    """Run ``fn(session)`` in one transaction on the configured (migrated) database; a
+    domain error becomes a message on stderr and exit status 1."""
+    from smsstreams.db.engine import make_engine, make_sessionmaker
+
+    settings = _settings()
+    _migrate(settings)
+    engine = make_engine(settings.resolved_database_url())
+    try:
+        with make_sessionmaker(engine)() as db, db.begin():
+            return fn(db)
+    except DomainError as exc:
+        print(f"smsstreams: {exc.message}", file=sys.stderr)
+        raise SystemExit(1) from None
+    finally:
+        engine.dispose()
+
+
+def cmd_operator_grant(args: argparse.Namespace) -> int:
+    from smsstreams.services.accounts import set_operator
+
+    grant = args.operator_command == "grant"
+    changed: bool = _in_session(lambda db: set_operator(db, args.email, grant))
+    if grant and changed:
+        message = f"{args.email} is now an operator: the console shows them Carriers."
+    elif grant:
+        message = f"{args.email} is already an operator."
+    elif changed:
+        message = f"{args.email} is no longer an operator."
+    else:
+        message = f"{args.email} was not an operator."
+    print(message)
+    return 0
+
+
+def cmd_operator_list(args: argparse.Namespace) -> int:
+    from smsstreams.services.accounts import list_operators
+
+    emails: list[str] = _in_session(list_operators)
+    if args.json:
+        print(json.dumps(emails))
+    elif not emails:
+        print("No operators. Name one with 'smsstreams operator grant EMAIL'.")
+    else:
+        print("\n".join(emails))
     return 0
 
 
@@ -378,8 +433,33 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--name", required=True, help="account (company) name")
     create.add_argument("--email", required=True, help="email of the first user")
     create.add_argument("--password", required=True, help="password of the first user (8+ chars)")
-    create.add_argument("--json", action="store_true", help="print {account_id, api_key} as JSON")
+    create.add_argument(
+        "--operator",
+        action="store_true",
+        help="make the first user an operator (sees and changes carriers in the console)",
+    )
+    create.add_argument(
+        "--json", action="store_true", help="print {account_id, api_key, operator} as JSON"
+    )
     create.set_defaults(func=cmd_account_create)
+
+    operator = sub.add_parser(
+        "operator",
+        help="console users who see and change the carrier connectors",
+        description="Operators see Carriers in the console: every connector's live state, "
+        "enable/disable, add and remove. Changes apply at the user's next page load.",
+    )
+    operator_sub = operator.add_subparsers(dest="operator_command", required=True)
+    for name, text in (
+        ("grant", "make a console user an operator"),
+        ("revoke", "take the operator role away from a console user"),
+    ):
+        cmd = operator_sub.add_parser(name, help=text, description=text)
+        cmd.add_argument("email", help="the user's email (as they sign in)")
+        cmd.set_defaults(func=cmd_operator_grant)
+    olist = operator_sub.add_parser("list", help="the operators' emails")
+    olist.add_argument("--json", action="store_true", help="print a JSON list")
+    olist.set_defaults(func=cmd_operator_list)
 
     inbound = sub.add_parser("inbound", help="inbound (MO) messages, for the operator")
     inbound_sub = inbound.add_subparsers(dest="inbound_command", required=True)

@@ -46,7 +46,8 @@ def test_account_create_json_and_text(database_url: str, tmp_path: Path) -> None
         "--json",
     )
     data = json.loads(created.stdout)
-    assert set(data) == {"account_id", "api_key"} and data["api_key"].startswith("ssk_")
+    assert set(data) == {"account_id", "api_key", "operator"}
+    assert data["api_key"].startswith("ssk_") and data["operator"] is False
     again = server.cli(
         "account",
         "create",

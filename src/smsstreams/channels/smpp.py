@@ -35,7 +35,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine, update
 
-from smsstreams.db.models import messages_table
+from smsstreams.db.models import QUEUED, messages_table
 from smsstreams.db.types import utcnow
 from smsstreams.services import connectors as connector_service
 from smsstreams.services.connectors import CarrierConfig
@@ -290,7 +290,7 @@ class ConnectorManager:
             conn.execute(
                 update(m)
                 .where(
-                    m.c.status == "queued",
+                    m.c.status == QUEUED,
                     m.c.channel >= "smpp:",
                     m.c.channel < "smpp;",
                     m.c.channel.not_in(live),

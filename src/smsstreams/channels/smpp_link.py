@@ -38,6 +38,7 @@ from smsstreams.workers import mo_parts, receipts
 
 from .carrier import Attempt, SubmitJob, classify_status, smpp_time, source_address
 from .routing import destination_digits
+from .throughput import Throughput
 
 if TYPE_CHECKING:
     from .smpp import ConnectorManager
@@ -65,6 +66,11 @@ class ConnectorLink:
         self.unbound_since: float | None = self.started
         self._reference = random.randrange(0x10000)
         self._meter = _Meter(at=self.started)
+        self._throughput = Throughput(self.started)
+        self.receipts = 0  # receipts and MO parts stored (committed)
+        self.mo_parts = 0
+        self._shown: tuple[str, str | None] = ("connecting", None)
+        self._state_since = self._error_at = utcnow().isoformat(timespec="seconds")
         tls = None
         if settings.tls:
             tls = ssl.create_default_context(cafile=opts.tls_ca_file or None)
@@ -144,6 +150,18 @@ class ConnectorLink:
             meter.rate = (stats["accepted"] - meter.accepted) / (now - meter.at)
             meter.accepted, meter.at = stats["accepted"], now
         stats["submit_per_second"] = round(meter.rate, 1)
+        stats["receipts"], stats["mo_parts"] = self.receipts, self.mo_parts
+        self._throughput.record(now, stats["accepted"], stats["errors"])
+        stats.update(self._throughput.summary(now))
+        if (state, error) != self._shown:
+            at = utcnow().isoformat(timespec="seconds")
+            if (state == "bound") != (self._shown[0] == "bound"):  # bound, or not since when
+                self._state_since = at
+            if error != self._shown[1]:
+                self._error_at = at
+            self._shown = (state, error)
+        stats["state_since"] = self._state_since
+        stats["error_at"] = self._error_at if error else None
         return state, error, stats
 
     def capacity(self) -> int:
@@ -278,4 +296,8 @@ class ConnectorLink:
                 return int(CommandStatus.ESME_RX_P_APPN)
             item = mo_parts.MoIn(self.name, pdu.source_addr, pdu.destination_addr, ud)
         await self.manager.store(item)
+        if isinstance(item, receipts.ReceiptIn):
+            self.receipts += 1
+        else:
+            self.mo_parts += 1
         return None

@@ -12,7 +12,7 @@ from starlette.staticfiles import StaticFiles
 
 from smsstreams.config import Settings
 
-from . import auth, sender_ids, streams, webhooks, wizard
+from . import auth, carriers, sender_ids, streams, webhooks, wizard
 from .middleware import ConsoleMiddleware
 from .security import LoginThrottle, load_secret_key
 from .web import STATIC_DIR, install_error_pages
@@ -27,6 +27,7 @@ def install(app: FastAPI, settings: Settings) -> None:
         https_only=settings.base_url.startswith("https://"),
     )
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (auth, wizard, streams, webhooks, sender_ids):  # wizard first: /streams/new
+    # wizard first: /streams/new
+    for module in (auth, wizard, streams, webhooks, sender_ids, carriers):
         app.include_router(module.router)
     install_error_pages(app)

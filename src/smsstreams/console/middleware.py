@@ -13,7 +13,15 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 SESSION_COOKIE = "smsstreams_session"
 SESSION_MAX_AGE = 14 * 24 * 3600
 
-CONSOLE_PREFIXES = ("/signin", "/signup", "/signout", "/streams", "/sender-ids", "/static/")
+CONSOLE_PREFIXES = (
+    "/signin",
+    "/signup",
+    "/signout",
+    "/streams",
+    "/sender-ids",
+    "/operator",
+    "/static/",
+)
 
 SECURITY_HEADERS = {
     "content-security-policy": (

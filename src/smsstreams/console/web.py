@@ -136,6 +136,7 @@ class ConsoleUser:
     account_id: int
     account_name: str
     email: str
+    is_operator: bool = False
 
 
 def current_user(request: Request) -> ConsoleUser:
@@ -144,17 +145,30 @@ def current_user(request: Request) -> ConsoleUser:
         raise SignInRequired
     with transaction(request) as db:
         row = db.execute(
-            select(User.id, User.email, Account.id, Account.name)
+            select(User.id, User.email, Account.id, Account.name, User.is_operator)
             .join(Account, Account.id == User.account_id)
             .where(User.id == user_id)
         ).first()
     if row is None:
         request.session.clear()
         raise SignInRequired
-    return ConsoleUser(user_id=row[0], email=row[1], account_id=row[2], account_name=row[3])
+    return ConsoleUser(
+        user_id=row[0], email=row[1], account_id=row[2], account_name=row[3], is_operator=row[4]
+    )
 
 
 CurrentUser = Annotated[ConsoleUser, Depends(current_user)]
+
+
+def operator_user(user: CurrentUser) -> ConsoleUser:
+    """The signed-in user, when an operator; anyone else gets the plain 404 page (the
+    operator pages do not exist for them)."""
+    if not user.is_operator:
+        raise StarletteHTTPException(404)
+    return user
+
+
+OperatorUser = Annotated[ConsoleUser, Depends(operator_user)]
 
 
 def csrf_token(request: Request) -> str:
@@ -171,6 +185,12 @@ async def checked_form(request: Request) -> FormData:
     given = request.headers.get(CSRF_HEADER) or form.get(CSRF_FIELD)
     if not csrf_matches(request.session.get("csrf"), given if isinstance(given, str) else None):
         raise CsrfRejected
+    if any(isinstance(v, str) and "\x00" in v for _, v in form.multi_items()):
+        # no browser sends NUL from a form field, and PostgreSQL cannot store it (form
+        # values are decoded with replacement, so they hold no unpaired surrogates)
+        form = FormData(
+            [(k, v.replace("\x00", "") if isinstance(v, str) else v) for k, v in form.multi_items()]
+        )
     return form
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, Final, cast
 
 from sqlalchemy import (
     Boolean,
@@ -17,8 +17,12 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
+    literal_column,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.sql.elements import ColumnClause
 
 from .types import JSONText, UTCDateTime, utcnow
 
@@ -29,6 +33,17 @@ NAMING = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+def _where(condition: str) -> dict[str, Any]:
+    """The same partial-index condition on SQLite and PostgreSQL."""
+    return {"sqlite_where": text(condition), "postgresql_where": text(condition)}
+
+
+#: Statuses written into SQL as literals, for queries that must match a partial index
+#: (with a bound parameter, SQLite cannot use it, and PostgreSQL not in a generic plan).
+QUEUED: Final[ColumnClause[str]] = literal_column("'queued'")
+SENT: Final[ColumnClause[str]] = literal_column("'sent'")
 
 
 class Base(DeclarativeBase):
@@ -50,6 +65,8 @@ class User(Base):
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     email: Mapped[str] = mapped_column(String(320), unique=True)
     password_hash: Mapped[str] = mapped_column(String(200))
+    #: may see and change the carrier connectors in the console (``smsstreams operator``)
+    is_operator: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -130,11 +147,18 @@ class Message(Base):
     __tablename__ = "messages"
     __table_args__ = (
         UniqueConstraint("stream_id", "internal_id", name="uq_messages_stream_internal_id"),
-        Index("ix_messages_queue", "status", "next_attempt_at"),
+        # Partial indexes: each holds only the rows its worker looks for, so a message that
+        # moves on leaves them (cheaper inserts and status moves than full indexes). The
+        # queries that use them name the status as a literal (see workers/dispatch.py).
+        Index("ix_messages_queue", "next_attempt_at", **_where("status = 'queued'")),
         # the dispatcher claims demo and carrier messages separately
-        Index("ix_messages_channel_queue", "status", "channel", "next_attempt_at"),
-        Index("ix_messages_demo_receipt", "status", "demo_receipt_at"),
-        Index("ix_messages_expiry", "status", "expires_at"),
+        Index(
+            "ix_messages_channel_queue", "channel", "next_attempt_at", **_where("status = 'queued'")
+        ),
+        Index(
+            "ix_messages_demo_receipt", "demo_receipt_at", **_where("demo_receipt_at IS NOT NULL")
+        ),
+        Index("ix_messages_expiry", "expires_at", **_where("status = 'sent'")),
         Index("ix_messages_stream_created", "stream_id", "created_at"),
         Index("ix_messages_reply_route", "sender", "recipient", "created_at"),
     )

@@ -1,4 +1,5 @@
-"""Accounts, their users (argon2 passwords) and their management API keys."""
+"""Accounts, their users (argon2 passwords), their management API keys, and which users
+are operators (they see and change the carrier connectors in the console)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from sqlalchemy.orm import Session
 from smsstreams.db.models import Account, ApiKey, User
 from smsstreams.domain.errors import ValidationFailed
 
-from .errors import Conflict
+from .errors import Conflict, NotFound
 from .secrets import API_KEY_PREFIX, display_prefix, hash_secret, new_secret, same_hash
 
 _hasher = PasswordHasher()
@@ -53,7 +54,9 @@ def check_password(password: str) -> None:
         )
 
 
-def create_account(db: Session, *, name: str, email: str, password: str) -> NewAccount:
+def create_account(
+    db: Session, *, name: str, email: str, password: str, operator: bool = False
+) -> NewAccount:
     name = name.strip()
     if not name:
         raise ValidationFailed("required", "Account name is required", "name")
@@ -66,11 +69,33 @@ def create_account(db: Session, *, name: str, email: str, password: str) -> NewA
     account = Account(name=name)
     db.add(account)
     db.flush()
-    user = User(account_id=account.id, email=email, password_hash=hash_password(password))
+    user = User(
+        account_id=account.id,
+        email=email,
+        password_hash=hash_password(password),
+        is_operator=operator,
+    )
     db.add(user)
     api_key = issue_api_key(db, account.id)
     db.flush()
     return NewAccount(account=account, user=user, api_key=api_key)
+
+
+def set_operator(db: Session, email: str, operator: bool) -> bool:
+    """Make the user with this email an operator (or not); False when it already was so."""
+    user = db.scalar(select(User).where(User.email == normalize_email(email)))
+    if user is None:
+        raise NotFound(f"User {email.strip()!r}", "email")
+    if user.is_operator == operator:
+        return False
+    user.is_operator = operator
+    return True
+
+
+def list_operators(db: Session) -> list[str]:
+    """Emails of the operator users, sorted."""
+    query = select(User.email).where(User.is_operator.is_(True)).order_by(User.email)
+    return list(db.scalars(query))
 
 
 def issue_api_key(db: Session, account_id: int) -> str:

@@ -1,4 +1,5 @@
-"""Carrier connectors and routes, as the operator configures them (CLI, operator API).
+"""Carrier connectors and routes, as the operator configures them (CLI, operator API,
+console).
 
 Everything here works on a ``Connection`` in the caller's transaction. A connector's
 password is stored as given, because the server needs it to bind, and it is never part of
@@ -125,13 +126,20 @@ def _check_cstring(value: str, limit: int, name: str, *, allow_empty: bool) -> N
             f"{name}: at most {limit} ASCII characters (SMPP 3.4 limit)",
             name,
         )
+    if not value.isprintable():  # a NUL would end the C-octet string; no database takes it
+        raise ValidationFailed("invalid_connector", f"{name}: no control characters", name)
 
 
 # ------------------------------------------------------------------------------- connectors
 
 
+def _possible(name: str) -> bool:
+    """Whether a connector could have this name (so that, e.g., a NUL never reaches SQL)."""
+    return len(name) <= MAX_NAME and bool(_NAME_RE.match(name))
+
+
 def _get(conn: Connection, name: str) -> Any:
-    row = conn.execute(select(_c).where(_c.c.name == name)).first()
+    row = conn.execute(select(_c).where(_c.c.name == name)).first() if _possible(name) else None
     if row is None:
         raise NotFound(f"Connector {name!r}", "name")
     return row
@@ -216,32 +224,59 @@ def public(row: Any, now: datetime, routes: list[str] | None = None) -> dict[str
     return out
 
 
-def list_connectors(conn: Connection, *, now: datetime) -> list[dict[str, Any]]:
-    rows = conn.execute(select(_c).order_by(_c.c.name)).all()
-    by_connector: dict[int, list[str]] = {}
-    for prefix, connector_id in conn.execute(
+def list_connectors(
+    conn: Connection, *, now: datetime, name: str | None = None
+) -> list[dict[str, Any]]:
+    """Every connector (or the one named) as :func:`public` shows it, with its routes."""
+    query = select(_c).order_by(_c.c.name)
+    routes = (
         select(_r.c.prefix, _rc.c.connector_id)
         .join(_rc, _rc.c.route_id == _r.c.id)
         .order_by(_r.c.prefix)
-    ):
+    )
+    if name is not None:
+        if not _possible(name):
+            return []
+        query = query.where(_c.c.name == name)
+        routes = routes.join(_c, _c.c.id == _rc.c.connector_id).where(_c.c.name == name)
+    rows = conn.execute(query).all()
+    by_connector: dict[int, list[str]] = {}
+    for prefix, connector_id in conn.execute(routes):
         by_connector.setdefault(connector_id, []).append(display_prefix(prefix))
     return [public(r, now, by_connector.get(r.id, [])) for r in rows]
+
+
+def get_connector(conn: Connection, name: str, *, now: datetime) -> dict[str, Any]:
+    found = list_connectors(conn, now=now, name=name)
+    if not found:
+        raise NotFound(f"Connector {name!r}", "name")
+    return found[0]
 
 
 # ----------------------------------------------------------------------------------- routes
 
 
-def set_route(conn: Connection, prefix: str, connectors: list[str], *, now: datetime) -> bool:
-    """Route ``prefix`` to ``connectors`` (in failover order); True when it replaced a rule."""
+def _route_key(prefix: str) -> str:
     try:
-        key = normalize_prefix(prefix)
+        return normalize_prefix(prefix)
     except InvalidPrefix as exc:
         raise ValidationFailed("invalid_prefix", str(exc), "prefix") from None
+
+
+def shown_prefix(prefix: str) -> str:
+    """A prefix as routes show it: ``"44 20"`` -> ``"+4420"``, ``""`` -> ``"+"``."""
+    return display_prefix(_route_key(prefix))
+
+
+def set_route(conn: Connection, prefix: str, connectors: list[str], *, now: datetime) -> bool:
+    """Route ``prefix`` to ``connectors`` (in failover order); True when it replaced a rule."""
+    key = _route_key(prefix)
     if not connectors:
         raise ValidationFailed("invalid_route", "name at least one connector", "connectors")
     if len(set(connectors)) != len(connectors):
         raise ValidationFailed("invalid_route", "a connector is named twice", "connectors")
-    ids = dict(conn.execute(select(_c.c.name, _c.c.id).where(_c.c.name.in_(connectors))).all())
+    wanted = [n for n in connectors if _possible(n)]
+    ids = dict(conn.execute(select(_c.c.name, _c.c.id).where(_c.c.name.in_(wanted))).all())
     missing = [n for n in connectors if n not in ids]
     if missing:
         raise NotFound(f"Connector {missing[0]!r}", "connectors")
@@ -264,10 +299,7 @@ def set_route(conn: Connection, prefix: str, connectors: list[str], *, now: date
 
 
 def remove_route(conn: Connection, prefix: str) -> None:
-    try:
-        key = normalize_prefix(prefix)
-    except InvalidPrefix as exc:
-        raise ValidationFailed("invalid_prefix", str(exc), "prefix") from None
+    key = _route_key(prefix)
     done = conn.execute(delete(_r).where(_r.c.prefix == key))
     if not done.rowcount:
         raise NotFound(f"Route {display_prefix(key)}", "prefix")

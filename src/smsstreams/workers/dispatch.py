@@ -46,7 +46,7 @@ from sqlalchemy import Connection, Engine, Row, and_, bindparam, or_, select, up
 from smsstreams.channels.carrier import SubmitJob, SubmitResult, error_code
 from smsstreams.channels.demo import DemoChannel
 from smsstreams.channels.routing import display_prefix
-from smsstreams.db.models import events_table, messages_table, streams_table
+from smsstreams.db.models import QUEUED, SENT, events_table, messages_table, streams_table
 from smsstreams.db.types import utcnow
 from smsstreams.domain.retry import next_attempt
 from smsstreams.services import inbound
@@ -174,7 +174,7 @@ class Dispatcher:
         """Claim due messages: all (``demo=None``), demo ones, or carrier ones (``demo=False``:
         unrouted ones and those handed to ``channels``)."""
         condition = and_(
-            _t.c.status == "queued",
+            _t.c.status == QUEUED,
             _t.c.next_attempt_at <= now,
             or_(_t.c.lease_until.is_(None), _t.c.lease_until < now),
         )
@@ -495,7 +495,7 @@ class Dispatcher:
             rows = self._take(
                 conn,
                 and_(
-                    _t.c.status == "sent",
+                    _t.c.status == SENT,
                     _t.c.demo_receipt_at <= now,
                     _t.c.channel == "demo",
                     _s.c.id == _t.c.stream_id,
@@ -540,7 +540,7 @@ class Dispatcher:
 
     def expire(self, now: datetime) -> int:
         with self.engine.begin() as conn:
-            rows = self._take(conn, and_(_t.c.status == "sent", _t.c.expires_at <= now))
+            rows = self._take(conn, and_(_t.c.status == SENT, _t.c.expires_at <= now))
             apply(
                 conn,
                 [

@@ -174,6 +174,9 @@
     precise: new Intl.DateTimeFormat(undefined, {
       month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit", fractionalSecondDigits: 1
     }),
+    short: new Intl.DateTimeFormat(undefined, {
+      month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit"
+    }),
     clock: new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit" })
   } : null;
   function localTimes(root) {
@@ -216,8 +219,12 @@
     var openIds = [];
     var focused = null;  // selectors to put the focus back on, first found wins
     function summaryOf(details) { return 'details[data-id="' + details.getAttribute("data-id") + '"] > summary'; }
+    // A poll waits while the tab is hidden or a dialog inside its region is open.
     document.body.addEventListener("htmx:beforeRequest", function (event) {
-      if (event.detail.elt.hasAttribute("data-poll") && document.hidden) event.preventDefault();
+      var elt = event.detail.elt;
+      if (elt.hasAttribute("data-poll") && (document.hidden || elt.querySelector("dialog[open]"))) {
+        event.preventDefault();
+      }
     });
     document.body.addEventListener("htmx:beforeSwap", function (event) {
       var target = event.detail.target;
