@@ -166,8 +166,10 @@ class ConnectorLink:
 
     def capacity(self) -> int:
         """In-flight messages worth claiming for this connector: enough to keep the window
-        full, but no more than ~10 s of its rate limit."""
-        cap = self.settings.window * 6
+        full while earlier results wait for their commit (claim, submit and record form a
+        pipeline; with 6 windows the bind idled between passes: 2,050 msg/s end to end on
+        PostgreSQL, 2,660 with 40), but no more than ~10 s of its rate limit."""
+        cap = self.settings.window * 40
         if self.settings.max_per_second:
             cap = min(cap, max(1, int(self.settings.max_per_second * 10)))
         return cap
