@@ -7,11 +7,15 @@ import argparse
 import json
 import logging
 import sys
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 from smsstreams.config import ConfigError, Settings, load_settings
 from smsstreams.domain.errors import DomainError
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 
 def _settings(**overrides: object) -> Settings:
@@ -113,22 +117,36 @@ def cmd_account_create(args: argparse.Namespace) -> int:
     return 0
 
 
-def _in_session(fn: Callable[[Any], Any]) -> Any:
-    """Run ``fn(session)`` in one transaction on the configured (migrated) database; a
-    domain error becomes a message on stderr and exit status 1."""
-    from smsstreams.db.engine import make_engine, make_sessionmaker
+@contextmanager
+def _database() -> Iterator[Engine]:
+    """The configured (migrated) database's engine, disposed of at the end; a domain error
+    inside becomes a message on stderr and exit status 1."""
+    from smsstreams.db.engine import make_engine
 
     settings = _settings()
     _migrate(settings)
     engine = make_engine(settings.resolved_database_url())
     try:
-        with make_sessionmaker(engine)() as db, db.begin():
-            return fn(db)
+        yield engine
     except DomainError as exc:
         print(f"smsstreams: {exc.message}", file=sys.stderr)
         raise SystemExit(1) from None
     finally:
         engine.dispose()
+
+
+def _in_session(fn: Callable[[Any], Any]) -> Any:
+    """Run ``fn(session)`` in one transaction (see :func:`_database`)."""
+    from smsstreams.db.engine import make_sessionmaker
+
+    with _database() as engine, make_sessionmaker(engine)() as db, db.begin():
+        return fn(db)
+
+
+def _in_transaction(fn: Callable[[Any], Any]) -> Any:
+    """Run ``fn(connection)`` in one transaction (see :func:`_database`)."""
+    with _database() as engine, engine.begin() as conn:
+        return fn(conn)
 
 
 def cmd_operator_grant(args: argparse.Namespace) -> int:
@@ -173,27 +191,6 @@ def cmd_inbound_unrouted(args: argparse.Namespace) -> int:
     for row in rows:
         print(f"{row['received_at']}  {row['from']} -> {row['to']}: {row['text']}")
     return 0
-
-
-def _in_transaction(fn: Callable[[Any], Any]) -> Any:
-    """Run ``fn(connection)`` in one transaction on the configured (migrated) database;
-    a domain error becomes a message on stderr and exit status 1."""
-    from sqlalchemy import Connection
-
-    from smsstreams.db.engine import make_engine
-
-    settings = _settings()
-    _migrate(settings)
-    engine = make_engine(settings.resolved_database_url())
-    try:
-        with engine.begin() as conn:
-            assert isinstance(conn, Connection)
-            return fn(conn)
-    except DomainError as exc:
-        print(f"smsstreams: {exc.message}", file=sys.stderr)
-        raise SystemExit(1) from None
-    finally:
-        engine.dispose()
 
 
 _CONNECTOR_OPTIONS = (
