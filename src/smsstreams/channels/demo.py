@@ -80,10 +80,17 @@ class DemoChannel:
         with a few statements; the delay still varies from batch to batch."""
         if self._number(recipient) in NEVER_RECEIPT:
             return DemoSubmit([], None)
+        return DemoSubmit([], self.receipt_time(now))
+
+    def receipt_time(self, now: datetime) -> datetime:
+        """When the receipts of the batch submitted at ``now`` are due."""
         if self._batch_at != now:
             self._batch_at = now
             self._batch_delay = self._rand.uniform(self.delay_min, self.delay_max)
-        return DemoSubmit([], now + timedelta(seconds=self._batch_delay))
+        return now + timedelta(seconds=self._batch_delay)
+
+    #: Recipients (E.164, as stored) that never get a receipt.
+    NEVER_RECEIPT_RECIPIENTS = tuple(f"+{n}" for n in NEVER_RECEIPT)
 
     def receipt(self, recipient: str) -> DemoReceipt:
         number = self._number(recipient)

@@ -41,17 +41,30 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, Row, and_, bindparam, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Row,
+    and_,
+    bindparam,
+    case,
+    literal,
+    null,
+    or_,
+    select,
+    true,
+    update,
+)
 
 from smsstreams.channels.carrier import SubmitJob, SubmitResult, error_code
 from smsstreams.channels.demo import DemoChannel
 from smsstreams.channels.routing import display_prefix
 from smsstreams.db.models import QUEUED, SENT, events_table, messages_table, streams_table
-from smsstreams.db.types import utcnow
+from smsstreams.db.types import UTCDateTime, utcnow
 from smsstreams.domain.retry import next_attempt
 from smsstreams.services import inbound
 
-from . import receipts
+from . import receipts, transitions
 from .transitions import Move, apply
 
 if TYPE_CHECKING:
@@ -150,18 +163,77 @@ class Dispatcher:
         """One pass over all due work; True when a batch was full (more may be waiting)."""
         now = now or utcnow()
         busy = False
+        demo = self.send_demo(now)
         if self.carriers is None:
-            claimed = self.claim(now)
+            claimed = self.claim(now)  # without carriers: the rest is no_routes
         else:
-            claimed = self.claim(now, demo=True)
+            claimed = []
             busy = self.carrier_pass(now)
         if claimed:
             self.submit(claimed, now)
         receipts = self.demo_receipts(now)
         expired = self.expire(now)
-        return busy or len(claimed) >= self.batch or receipts >= self.batch or expired >= self.batch
+        full = max(demo, len(claimed), receipts, expired) >= self.batch
+        return busy or full
 
     # -- dispatch -------------------------------------------------------------------------
+
+    def _due(self, now: datetime, condition: Any, limit: int | None = None) -> Any:
+        """The ids of due, unleased queued messages that match ``condition``, oldest first
+        (locked, skipping locked ones, on PostgreSQL)."""
+        due = (
+            select(_t.c.id)
+            .where(
+                _t.c.status == QUEUED,
+                _t.c.next_attempt_at <= now,
+                or_(_t.c.lease_until.is_(None), _t.c.lease_until < now),
+                condition,
+            )
+            .order_by(_t.c.next_attempt_at)
+            .limit(limit or self.batch)
+        )
+        if self._pg:
+            due = due.with_for_update(skip_locked=True)
+        return due.scalar_subquery()
+
+    def send_demo(self, now: datetime) -> int:
+        """Hand due demo messages to the demo channel: claimed and marked ``sent`` in one
+        statement (the demo channel accepts everything, so there is nothing to wait for),
+        their events set-wise. Returns how many."""
+        never = self.demo.NEVER_RECEIPT_RECIPIENTS
+        receipt_at = case(
+            (_t.c.recipient.in_(never), null()),
+            else_=literal(self.demo.receipt_time(now), UTCDateTime),
+        )
+        sent = (
+            update(_t)
+            .where(_t.c.id.in_(self._due(now, _t.c.channel == "demo")))
+            .values(
+                status="sent",
+                error_code=None,
+                error_description=None,
+                carrier_ids=[],
+                demo_receipt_at=receipt_at,
+                attempts=_t.c.attempts + 1,
+                updated_at=now,
+                lease_until=None,
+                claimed_by=None,
+            )
+            .returning(_t.c.id)
+        )
+        with self.engine.begin() as conn:
+            ids = [r[0] for r in conn.execute(sent)]
+            queued = transitions.record_events(
+                conn,
+                ids,
+                "sent",
+                now,
+                {"channel": "demo", "carrier_ids": []},
+                callback_budget=self.webhook_budget,
+            )
+        if queued:
+            self.on_webhooks()
+        return len(ids)
 
     def claim(
         self,
@@ -173,31 +245,18 @@ class Dispatcher:
     ) -> list[Row[Any]]:
         """Claim due messages: all (``demo=None``), demo ones, or carrier ones (``demo=False``:
         unrouted ones and those handed to ``channels``)."""
-        condition = and_(
-            _t.c.status == QUEUED,
-            _t.c.next_attempt_at <= now,
-            or_(_t.c.lease_until.is_(None), _t.c.lease_until < now),
-        )
+        condition: Any = true()
         returning = [_t.c.id, _t.c.channel, _t.c.recipient, _t.c.segments]
         if demo is True:
-            condition = and_(condition, _t.c.channel == "demo")
+            condition = _t.c.channel == "demo"
         elif demo is False:
-            mine: Any = _t.c.channel.is_(None)
+            condition = _t.c.channel.is_(None)
             if channels:
-                mine = or_(mine, _t.c.channel.in_(channels))
-            condition = and_(condition, mine)
+                condition = or_(condition, _t.c.channel.in_(channels))
             returning += [_t.c.sender, _t.c.text, _t.c.expires_at, _t.c.attempts]
-        due = (
-            select(_t.c.id)
-            .where(condition)
-            .order_by(_t.c.next_attempt_at)
-            .limit(limit or self.batch)
-        )
-        if self._pg:
-            due = due.with_for_update(skip_locked=True)
         stmt = (
             update(_t)
-            .where(_t.c.id.in_(due.scalar_subquery()))
+            .where(_t.c.id.in_(self._due(now, condition, limit)))
             .values(
                 claimed_by=self.worker_id,
                 lease_until=now + self.lease,

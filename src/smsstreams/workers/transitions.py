@@ -65,22 +65,43 @@ def apply(
             continue
         first = group[0]
         values = {**_row_values(first, at), **first.values}
-        event = select(
-            _t.c.id,
-            literal(first.target, String),
-            literal(at, UTCDateTime),
-            literal(first.detail, JSONText),
-        )
         for i in range(0, len(group), _CHUNK):
             ids = [m.message_id for m in group[i : i + _CHUNK]]
             conn.execute(update(_t).where(_t.c.id.in_(ids)).values(values))
-            conn.execute(
-                events_table.insert().from_select(
-                    ["message_id", "status", "at", "detail"], event.where(_t.c.id.in_(ids))
-                )
-            )
+        record_events(conn, [m.message_id for m in group], first.target, at, first.detail)
     if callback_budget is None:
         return 0
+    return _queue_status_callbacks(conn, moves, at, callback_budget)
+
+
+def record_events(
+    conn: Connection,
+    message_ids: list[str],
+    status: str,
+    at: datetime,
+    detail: dict[str, Any] | None,
+    *,
+    callback_budget: timedelta | None = None,
+) -> int:
+    """The timeline events of messages that all moved to ``status`` at ``at`` with the
+    same ``detail``, written set-wise (the caller already wrote the rows); with
+    ``callback_budget``, their status callbacks too. Returns how many were queued."""
+    event = select(
+        _t.c.id,
+        literal(status, String),
+        literal(at, UTCDateTime),
+        literal(detail, JSONText),
+    )
+    for i in range(0, len(message_ids), _CHUNK):
+        ids = message_ids[i : i + _CHUNK]
+        conn.execute(
+            events_table.insert().from_select(
+                ["message_id", "status", "at", "detail"], event.where(_t.c.id.in_(ids))
+            )
+        )
+    if callback_budget is None or not message_ids:
+        return 0
+    moves = [Move(message_id, "", status, detail) for message_id in message_ids]
     return _queue_status_callbacks(conn, moves, at, callback_budget)
 
 
