@@ -372,6 +372,7 @@ def main(argv: list[str] | None = None) -> int:
             "time": time.time(),
             "server_env": args.server_env,
         }
+        args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({"meta": meta, "runs": runs, "notes": notes}, indent=2))
     if interrupted:
         return 130

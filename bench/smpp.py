@@ -302,6 +302,7 @@ def main(argv: list[str] | None = None) -> int:
         results.append(result)
         print(report(result), flush=True)
     if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(results, indent=2, default=str))
     return 0 if all("error" not in r for r in results) else 1
 
