@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import uvloop
 
 from smsstreams.smpp.client import (
     ClientState,
@@ -45,14 +46,17 @@ pytestmark = pytest.mark.timeout(15)
 CREDENTIALS = {"user": "secret"}
 
 
-def run(coro: Coroutine[Any, Any, None]) -> None:
+def run(coro: Coroutine[Any, Any, None], loop: str = "asyncio") -> None:
     async def main() -> None:
         await coro
         # let transports closed at the end finish closing (connection_lost runs on a
         # later loop iteration) before the loop goes, or they warn as unclosed
         await asyncio.sleep(0.05)
 
-    asyncio.run(main())
+    if loop == "uvloop":  # the server's loop (uvicorn[standard]); its transports differ
+        uvloop.run(main())
+    else:
+        asyncio.run(main())
 
 
 def make_client(sim: SmscSimulator, **overrides: Any) -> SmppClient:
@@ -94,7 +98,8 @@ async def until(predicate: Callable[[], bool], within: float = 5.0) -> None:
 # ------------------------------------------------------------------------------------ binding
 
 
-def test_bind_submit_receipt_and_tcp_nodelay() -> None:
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
+def test_bind_submit_receipt_and_tcp_nodelay(loop: str) -> None:
     async def main() -> None:
         reports = []
 
@@ -120,7 +125,7 @@ def test_bind_submit_receipt_and_tcp_nodelay() -> None:
             assert sim.stats.binds == 1
             assert sim.connections[0].system_id == "user"
 
-    run(main())
+    run(main(), loop)
 
 
 def test_bind_refused_is_a_clear_error_in_the_client_state() -> None:

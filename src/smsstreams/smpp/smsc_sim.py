@@ -43,7 +43,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, cast
 
 from smsstreams.smpp.concat import Concat, build_parts
 from smsstreams.smpp.pdu import (
@@ -157,7 +157,8 @@ class SimConnection(asyncio.Protocol):
         return self.session.state in (State.BOUND_RX, State.BOUND_TRX) and not self.closed
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
+        # uvloop's TCP transports are not asyncio.Transport subclasses: no isinstance
+        transport = cast(asyncio.Transport, transport)
         self.transport = transport
         sock = transport.get_extra_info("socket")
         if sock is not None:
