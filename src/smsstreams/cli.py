@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -348,6 +349,18 @@ def cmd_route_remove(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_worker(args: argparse.Namespace) -> int:
+    from smsstreams.workers.process import SETTINGS_ENV, run_child
+
+    if SETTINGS_ENV not in os.environ:
+        print(
+            "smsstreams: 'worker' is started by 'serve' (SMSSTREAMS_WORKER_PROCESS=true)",
+            file=sys.stderr,
+        )
+        return 2
+    return run_child(args.wake_fd)
+
+
 def cmd_smsc_sim(args: argparse.Namespace) -> int:  # reached only via build_parser()
     from smsstreams.smpp import smsc_sim
 
@@ -512,6 +525,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sim.add_argument("sim_args", nargs=argparse.REMAINDER)
     sim.set_defaults(func=cmd_smsc_sim)
+
+    # started by `serve` with SMSSTREAMS_WORKER_PROCESS=true, never by hand (no help line)
+    worker = sub.add_parser(
+        "worker", help="internal: the worker process serve starts (SMSSTREAMS_WORKER_PROCESS)"
+    )
+    worker.add_argument("--wake-fd", type=int, required=True)
+    worker.set_defaults(func=cmd_worker)
     return parser
 
 

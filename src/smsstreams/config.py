@@ -45,6 +45,9 @@ class Settings(BaseSettings):
 
     # Workers
     run_workers: bool = True
+    #: Dispatcher, carrier connectors and webhook worker in a second process (the HTTP side
+    #: and the Send writer stay in the first): two cores instead of one GIL.
+    worker_process: bool = False
     dispatch_batch: int = Field(500, ge=1, le=10000)
     dispatch_lease_seconds: float = Field(60.0, gt=0)
     poll_interval_seconds: float = Field(0.5, gt=0)

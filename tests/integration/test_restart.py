@@ -14,18 +14,24 @@ from smsstreams.db.engine import make_engine
 from smsstreams.db.models import Message, MessageEvent
 from smsstreams.domain.status import FINAL
 from tests.support.api import Api, msg
-from tests.support.server import Server
+from tests.support.server import Server, wait_gone
 
 pytestmark = pytest.mark.slow
 
 
-def test_sigkill_with_messages_queued_and_in_flight(server_factory: type[Server]) -> None:
+@pytest.mark.parametrize("worker_process", [False, True], ids=["threads", "worker-process"])
+def test_sigkill_with_messages_queued_and_in_flight(
+    server_factory: type[Server], worker_process: bool
+) -> None:
     env = {
         "SMSSTREAMS_DEMO_RECEIPT_DELAY_MIN": "1.0",
         "SMSSTREAMS_DEMO_RECEIPT_DELAY_MAX": "2.0",
         "SMSSTREAMS_DISPATCH_LEASE_SECONDS": "2",
+        "SMSSTREAMS_WORKER_PROCESS": str(worker_process).lower(),
     }
     server = server_factory(env=env).start()
+    children = server.children()
+    assert len(children) == (1 if worker_process else 0), children
     api = Api(server)
     _, token = api.stream()
     assert token
@@ -57,6 +63,8 @@ def test_sigkill_with_messages_queued_and_in_flight(server_factory: type[Server]
     worker.join(timeout=20)
     assert len(accepted) >= 400
     api.close()
+    for pid in children:  # the worker process sees the pipe close and stops by itself
+        assert wait_gone(pid, 20), f"worker process {pid} outlived its server"
 
     engine = make_engine(server.database_url)
     with engine.connect() as conn:

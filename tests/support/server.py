@@ -103,6 +103,19 @@ class Server:
             self.process.send_signal(signal.SIGKILL)
             self.process.wait()
 
+    def children(self) -> list[int]:
+        """The server's child processes (the worker process, when configured)."""
+        if self.process is None:
+            return []
+        found: list[int] = []
+        # each thread lists the children it started (the watcher thread starts replacements)
+        for path in Path(f"/proc/{self.process.pid}/task").glob("*/children"):
+            try:
+                found += [int(p) for p in path.read_text().split()]
+            except OSError:
+                pass
+        return sorted(found)
+
     def create_account(self, name: str = "Acme", email: str | None = None) -> dict[str, Any]:
         email = email or f"{name.lower()}-{time.monotonic_ns()}@example.test"
         out = self.cli(
@@ -119,3 +132,17 @@ class Server:
         data: dict[str, Any] = json.loads(out.stdout)
         data["email"] = email
         return data
+
+
+def wait_gone(pid: int, timeout: float) -> bool:
+    """Wait until process ``pid`` has exited (it is not our child: poll /proc)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            return True
+        if state in ("Z", "X"):
+            return True
+        time.sleep(0.05)
+    return False
