@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -110,10 +111,8 @@ class Server:
         found: list[int] = []
         # each thread lists the children it started (the watcher thread starts replacements)
         for path in Path(f"/proc/{self.process.pid}/task").glob("*/children"):
-            try:
+            with contextlib.suppress(OSError):  # the thread ended meanwhile
                 found += [int(p) for p in path.read_text().split()]
-            except OSError:
-                pass
         return sorted(found)
 
     def create_account(self, name: str = "Acme", email: str | None = None) -> dict[str, Any]:
