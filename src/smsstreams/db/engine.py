@@ -100,9 +100,15 @@ class _LockingConnection(sqlite3.Connection):
     """
 
     write_lock: threading.Lock  # one per engine, set on the subclass
-    lock_fd: int | None  # the database's lock file, for other processes (set on the subclass)
+    lock_path: str | None  # the database's lock file, for other processes (on the subclass)
+    lock_fd: int | None = None  # this connection's descriptor of it
     _holds = False
     _holds_file = False
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.lock_path is not None:
+            self.lock_fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
 
     def take_write_lock(self) -> None:
         if self._holds:
@@ -137,18 +143,21 @@ class _LockingConnection(sqlite3.Connection):
             super().close()
         finally:
             self._release()
+            if self.lock_fd is not None:
+                os.close(self.lock_fd)
+                self.lock_fd = None
 
 
 def _locking_connection_class(database: str | None) -> type[_LockingConnection]:
     """A connection class with its own lock: one per engine (one per database file), and
     for a database file, the descriptor of its lock file (``<file>-writelock``)."""
-    lock_fd = None
+    lock_path = None
     if database and database != ":memory:" and not database.startswith("file:"):
-        lock_fd = os.open(f"{database}-writelock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        lock_path = f"{database}-writelock"
     return type(
         "LockingConnection",
         (_LockingConnection,),
-        {"write_lock": threading.Lock(), "lock_fd": lock_fd},
+        {"write_lock": threading.Lock(), "lock_path": lock_path},
     )
 
 
