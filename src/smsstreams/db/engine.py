@@ -150,7 +150,7 @@ class _LockingConnection(sqlite3.Connection):
 
 def _locking_connection_class(database: str | None) -> type[_LockingConnection]:
     """A connection class with its own lock: one per engine (one per database file), and
-    for a database file, the descriptor of its lock file (``<file>-writelock``)."""
+    for a database file, the path of its lock file (``<file>-writelock``)."""
     lock_path = None
     if database and database != ":memory:" and not database.startswith("file:"):
         lock_path = f"{database}-writelock"

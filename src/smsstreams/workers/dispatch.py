@@ -2,8 +2,10 @@
 
 The messages table is the queue. A claim is one statement: it stamps the batch with this
 worker's id and a lease; a worker that dies leaves claims that others take again once the
-lease has run out. The same thread produces the demo channel's receipts and expires
-messages whose validity ended without a receipt.
+lease has run out. Demo messages skip the claim: the demo channel accepts everything, so
+one statement takes due demo messages straight to ``sent`` (:meth:`Dispatcher.send_demo`).
+The same thread produces the demo channel's receipts and expires messages whose validity
+ended without a receipt.
 
 Carrier messages (streams not in demo mode), when a :class:`ConnectorManager` is given:
 
