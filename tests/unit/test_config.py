@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
-from smsstreams.config import ConfigError, load_settings
+from smsstreams.config import ConfigError, Settings, load_settings
 
 
 def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -60,3 +61,20 @@ def test_bad_file_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("SMSSTREAMS_CONFIG", str(config))
     with pytest.raises(ConfigError, match="KEY=value"):
         load_settings()
+
+
+def test_readme_configuration_table_matches_the_defaults() -> None:
+    """The README's table states each setting's default: it must be the code's."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    rows = re.findall(r"^\| `SMSSTREAMS_([A-Z_]+)`[^|]* \| `([^`]+)`", readme, re.M)
+    assert len(rows) >= 20, "the configuration table was not found"
+    fields = Settings.model_fields
+    for name, shown in rows:
+        default = fields[name.lower()].default
+        if isinstance(default, bool):
+            same = shown == str(default).lower()
+        elif isinstance(default, int | float):
+            same = float(shown) == float(default)
+        else:
+            same = shown == str(default)
+        assert same, f"README says SMSSTREAMS_{name} defaults to {shown!r}, not {default!r}"
