@@ -51,6 +51,7 @@ def _migrate(settings: Settings) -> None:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from smsstreams.api.fastpath import SendFastPath
     from smsstreams.app import create_app
 
     settings = _settings(host=args.host, port=args.port)
@@ -65,7 +66,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print(f"  database:  {settings.resolved_database_url()}", flush=True)
     print("Press Ctrl-C to stop.", flush=True)
     uvicorn.run(
-        create_app(settings),
+        SendFastPath(create_app(settings)),
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,

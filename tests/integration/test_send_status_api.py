@@ -220,6 +220,22 @@ def test_body_errors(api: Api) -> None:
     _error(httpx.post(url, json={"messages": []}, headers=h), 422, "no_messages")
     too_many = {"messages": [msg(str(i)) for i in range(1001)]}
     _error(httpx.post(url, json=too_many, headers=h, timeout=30), 413, "too_many_messages")
+    big = b'{"messages": [' + b" " * (4 * 1024 * 1024) + b"]}"
+    _error(httpx.post(url, content=big, headers=h, timeout=30), 413, "body_too_large")
+
+
+def test_send_route_errors_match_the_rest_of_the_api(api: Api) -> None:
+    """The Send paths skip the middleware stack (api/fastpath.py): their errors must still
+    be the documented JSON, and other methods on the same path still reach the app."""
+    url = api.server.url + "/api/v1/sms/send"
+    for path in ("/api/v1/sms/send", "/simple_send/", "/simple_send"):
+        r = httpx.post(api.server.url + path, json={"messages": [msg("x")]})
+        body = _error(r, 401, r.json()["error"]["code"])
+        assert set(body) == {"code", "message", "field"}
+        assert r.headers["content-type"] == "application/json"
+    _, token = api.stream()
+    r = httpx.get(url, headers={"Authorization": token})  # the Status route: no such message
+    assert r.status_code == 404 and r.json()["error"]["field"] == "message_uuid", r.text
 
 
 def test_status_api(api: Api) -> None:

@@ -263,6 +263,9 @@ async def stream_for_request(request: Request, *, sending: bool) -> StreamAuth:
 
 
 async def _read_json(request: Request) -> Any:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY:  # refused before it is read
+        raise TooLarge("body_too_large", f"Request body is over {MAX_BODY} bytes")
     body = await request.body()
     if len(body) > MAX_BODY:
         raise TooLarge("body_too_large", f"Request body is over {MAX_BODY} bytes")
