@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -40,6 +40,8 @@ class SendFastPath:
         response: Response
         try:
             response = await sms.send(Request(scope, receive))
+        except ClientDisconnect:
+            return  # the client went away before its body arrived: nobody to answer
         except DomainError as exc:
             response = error_response(exc.http_status, exc.code, exc.message, exc.field)
         except Exception:
