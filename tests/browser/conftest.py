@@ -147,15 +147,16 @@ def console(browser: playwright_api.Browser, console_server: Server) -> Iterator
     assert not tab.problems, "\n".join(tab.problems)  # CSP violations, JS errors
 
 
-@pytest.fixture
-def console_factory(
-    browser: playwright_api.Browser, console_server: Server
+def console_tabs(
+    browser: playwright_api.Browser, server: Server
 ) -> Iterator[Callable[..., Console]]:
+    """Yield a maker of console tabs on ``server``; at the end close them all and fail on
+    any problem one of them saw (CSP violations, JS errors)."""
     contexts: list[playwright_api.BrowserContext] = []
     tabs: list[Console] = []
 
     def make(width: int = 1280, height: int = 860) -> Console:
-        context, tab = _new_console(browser, console_server, width, height)
+        context, tab = _new_console(browser, server, width, height)
         contexts.append(context)
         tabs.append(tab)
         return tab
@@ -165,6 +166,13 @@ def console_factory(
         context.close()
     problems = [p for tab in tabs for p in tab.problems]
     assert not problems, "\n".join(problems)
+
+
+@pytest.fixture
+def console_factory(
+    browser: playwright_api.Browser, console_server: Server
+) -> Iterator[Callable[..., Console]]:
+    yield from console_tabs(browser, console_server)
 
 
 @pytest.fixture(scope="session")

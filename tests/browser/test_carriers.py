@@ -26,7 +26,7 @@ from tests.support.databases import sqlite_url
 from tests.support.server import Server, free_port
 from tests.support.smsc import SimThread
 
-from .conftest import Console, _new_console
+from .conftest import Console, console_tabs
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -57,21 +57,8 @@ def sim() -> Iterator[SimThread]:
 
 
 @pytest.fixture
-def open_console(browser: Browser, carrier_server: Server) -> Iterator[Callable[[], Console]]:
-    contexts: list[Any] = []
-    tabs: list[Console] = []
-
-    def make() -> Console:
-        context, tab = _new_console(browser, carrier_server)
-        contexts.append(context)
-        tabs.append(tab)
-        return tab
-
-    yield make
-    for context in contexts:
-        context.close()
-    problems = [p for tab in tabs for p in tab.problems]
-    assert not problems, "\n".join(problems)
+def open_console(browser: Browser, carrier_server: Server) -> Iterator[Callable[..., Console]]:
+    yield from console_tabs(browser, carrier_server)
 
 
 def _operator(server: Server) -> dict[str, Any]:
