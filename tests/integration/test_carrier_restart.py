@@ -5,17 +5,17 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import func, select
 
 from smsstreams.db.engine import make_engine
-from smsstreams.db.models import CarrierSegment, Message, MessageEvent
+from smsstreams.db.models import CarrierSegment, Message
 from smsstreams.domain.status import FINAL
 from smsstreams.smpp.smsc_sim import SimConfig
 from tests.support.api import Api, msg
+from tests.support.outcomes import outcomes, wait_all_final
 from tests.support.server import Server
 from tests.support.smsc import SimThread
 
@@ -89,35 +89,13 @@ def _run(server_factory: type[Server], sim: SimThread) -> None:
     submits_before = sim.call(lambda: sim.sim.stats.submits)
 
     server.start()
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        with engine.connect() as conn:
-            left = conn.scalar(
-                select(func.count()).select_from(Message).where(Message.status.not_in(list(FINAL)))
-            )
-        if left == 0:
-            break
-        time.sleep(0.2)
+    wait_all_final(engine, 90)
     server.stop()
+    result = outcomes(engine)
+    statuses, finals, sent = result.statuses, result.finals, result.sent
     with engine.connect() as conn:
-        statuses = dict(conn.execute(select(Message.id, Message.status)).all())
-
-        def per_message(*where: Any) -> dict[str, int]:
-            return dict(
-                conn.execute(  # type: ignore[arg-type]
-                    select(MessageEvent.message_id, func.count())
-                    .where(*where)
-                    .group_by(MessageEvent.message_id)
-                ).all()
-            )
-
-        finals = per_message(MessageEvent.status.in_(list(FINAL)))
-        sent = per_message(MessageEvent.status == "sent")
-        segments = dict(
-            conn.execute(  # type: ignore[arg-type]
-                select(CarrierSegment.message_id, func.count()).group_by(CarrierSegment.message_id)
-            ).all()
-        )
+        query = select(CarrierSegment.message_id, func.count()).group_by(CarrierSegment.message_id)
+        segments = {r[0]: r[1] for r in conn.execute(query)}
     engine.dispose()
     not_delivered = {m: s for m, s in statuses.items() if s != "delivered"}
     assert not not_delivered, not_delivered

@@ -8,12 +8,13 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from smsstreams.db.engine import make_engine
-from smsstreams.db.models import Message, MessageEvent
+from smsstreams.db.models import Message
 from smsstreams.domain.status import FINAL
 from tests.support.api import Api, msg
+from tests.support.outcomes import outcomes, wait_all_final
 from tests.support.server import Server, wait_gone
 
 pytestmark = pytest.mark.slow
@@ -74,37 +75,15 @@ def test_sigkill_with_messages_queued_and_in_flight(
     assert unfinished, "the kill came too late to test recovery"
 
     server.start()
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        with engine.connect() as conn:
-            left = conn.scalar(
-                select(func.count()).select_from(Message).where(Message.status.not_in(list(FINAL)))
-            )
-        if left == 0:
-            break
-        time.sleep(0.2)
+    wait_all_final(engine, 60)
     server.stop()
-    with engine.connect() as conn:
-        statuses = dict(conn.execute(select(Message.id, Message.status)).all())
-        finals = dict(
-            conn.execute(
-                select(MessageEvent.message_id, func.count())
-                .where(MessageEvent.status.in_(list(FINAL)))
-                .group_by(MessageEvent.message_id)
-            ).all()
-        )
-        sent = dict(
-            conn.execute(
-                select(MessageEvent.message_id, func.count())
-                .where(MessageEvent.status == "sent")
-                .group_by(MessageEvent.message_id)
-            ).all()
-        )
+    result = outcomes(engine)
     engine.dispose()
+    statuses = result.statuses
     assert all(statuses[m] == "delivered" for m in accepted), {
         s for m, s in statuses.items() if s != "delivered"
     }
-    assert all(finals.get(m) == 1 for m in statuses), (
+    assert all(result.finals.get(m) == 1 for m in statuses), (
         "a message got more or less than one final status"
     )
-    assert all(sent.get(m) == 1 for m in statuses), "a message was submitted twice"
+    assert all(result.sent.get(m) == 1 for m in statuses), "a message was submitted twice"
